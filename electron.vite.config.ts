@@ -1,0 +1,33 @@
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import vue from '@vitejs/plugin-vue'
+
+const alias = { '@shared': resolve('src/shared') }
+
+export default defineConfig({
+  main: {
+    resolve: { alias },
+    build: {
+      rollupOptions: { input: { index: resolve('src/main/index.ts') } }
+    }
+  },
+  preload: {
+    resolve: { alias },
+    build: {
+      // A sandboxed preload cannot load ES modules or node_modules: one CommonJS file.
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { index: resolve('src/preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
+      }
+    }
+  },
+  renderer: {
+    root: resolve('src/renderer'),
+    resolve: { alias },
+    plugins: [vue()],
+    build: {
+      rollupOptions: { input: { index: resolve('src/renderer/index.html') } }
+    }
+  }
+})

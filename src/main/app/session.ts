@@ -1,0 +1,101 @@
+import { homedir } from 'node:os'
+import { resolve } from 'node:path'
+import type { AppInfo, ProjectSummary } from '../../shared/domain'
+import type { EventName, Events } from '../../shared/contract'
+import { StudioError } from '../../shared/errors'
+import { createProject, openProject, type CreateOptions, type Project } from '../project/project'
+import { RecentProjects } from '../project/recent'
+import { Jobs } from './jobs'
+import { APP_VERSION } from './version'
+
+export type EventListener = <E extends EventName>(event: E, payload: Events[E]) => void
+
+export interface SessionOptions {
+  configDir: string
+  transport: AppInfo['transport']
+  nativeDialogs: boolean
+}
+
+/**
+ * What one window (or one browser page through the bridge) works on: at most one open project,
+ * its jobs, and the events they send. The transports only translate calls and events.
+ */
+export class Session {
+  project: Project | null = null
+  readonly recent: RecentProjects
+  readonly jobs: Jobs
+  private listeners = new Set<EventListener>()
+
+  constructor(readonly options: SessionOptions) {
+    this.recent = new RecentProjects(options.configDir)
+    this.jobs = new Jobs(
+      (p) => this.emit('job.progress', p),
+      (e) => this.emit('job.end', e)
+    )
+  }
+
+  appInfo(): AppInfo {
+    return { version: APP_VERSION, transport: this.options.transport, nativeDialogs: this.options.nativeDialogs, home: homedir() }
+  }
+
+  requireProject(): Project {
+    if (!this.project) throw new StudioError('no_project', 'no project is open; open or create one first')
+    return this.project
+  }
+
+  open(dir: string): ProjectSummary {
+    // Our own connection holds the project's lock: opening it again would refuse itself.
+    if (this.project && this.project.dir === resolve(dir)) {
+      this.recent.add(this.project.dir, this.project.name)
+      return this.project.summary()
+    }
+    return this.replace(openProject(dir))
+  }
+
+  create(dir: string, opts: CreateOptions): ProjectSummary {
+    return this.replace(createProject(dir, opts))
+  }
+
+  close(): boolean {
+    if (!this.project) return false
+    this.jobs.cancelAll()
+    this.project.close()
+    this.project = null
+    this.emit('project.changed', null)
+    return true
+  }
+
+  /** Re-sends the open project's summary, after anything that changes its counts. */
+  changed(): void {
+    if (this.project) this.emit('project.changed', this.project.summary())
+  }
+
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  emit<E extends EventName>(event: E, payload: Events[E]): void {
+    for (const l of this.listeners) {
+      try {
+        l(event, payload)
+      } catch (err) {
+        console.error(`event listener for ${event} failed:`, err)
+      }
+    }
+  }
+
+  dispose(): void {
+    this.close()
+    this.listeners.clear()
+  }
+
+  private replace(next: Project): ProjectSummary {
+    this.close()
+    this.project = next
+    const summary = next.summary()
+    this.recent.add(next.dir, summary.name)
+    this.emit('project.changed', summary)
+    return summary
+  }
+}

@@ -1,0 +1,137 @@
+// Ordered, append-only. Never edit a migration that has shipped: add a new one.
+export interface Migration {
+  id: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE project_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE classes (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  key        TEXT UNIQUE,
+  colour     TEXT NOT NULL,
+  position   INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE images (
+  id          INTEGER PRIMARY KEY,
+  sha256      TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+  phash       TEXT CHECK (phash IS NULL OR length(phash) = 16),
+  source_path TEXT,            -- absolute path of the original, referenced in place
+  stored_path TEXT,            -- path inside the project, for images with no source file
+  file_name   TEXT NOT NULL,
+  width       INTEGER NOT NULL,
+  height      INTEGER NOT NULL,
+  format      TEXT NOT NULL,
+  bytes       INTEGER NOT NULL,
+  environment TEXT,
+  subject_id  TEXT,
+  attributes  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes)),
+  split_hint  TEXT,
+  excluded    INTEGER NOT NULL DEFAULT 0 CHECK (excluded IN (0, 1)),
+  missing     INTEGER NOT NULL DEFAULT 0 CHECK (missing IN (0, 1)),
+  added_at    TEXT NOT NULL,
+  CHECK (source_path IS NOT NULL OR stored_path IS NOT NULL)
+);
+CREATE INDEX images_environment ON images(environment);
+CREATE INDEX images_subject ON images(subject_id);
+
+-- Labels are never overwritten: every change is a new row, so undo, history and agreement
+-- all read the same table. class_id NULL records that an annotator cleared their label.
+CREATE TABLE annotations (
+  id         INTEGER PRIMARY KEY,
+  image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  class_id   INTEGER REFERENCES classes(id),
+  annotator  TEXT NOT NULL,
+  source     TEXT NOT NULL DEFAULT 'manual',
+  action_id  TEXT,             -- groups the rows of one user action (a bulk label is one undo step)
+  created_at TEXT NOT NULL
+);
+CREATE INDEX annotations_image ON annotations(image_id, annotator, id);
+CREATE INDEX annotations_action ON annotations(action_id);
+
+CREATE TABLE splits (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  method     TEXT NOT NULL,
+  params     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+  created_at TEXT NOT NULL
+);
+CREATE TABLE split_assignments (
+  split_id INTEGER NOT NULL REFERENCES splits(id) ON DELETE CASCADE,
+  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  part     TEXT NOT NULL CHECK (part IN ('train', 'validation', 'test')),
+  PRIMARY KEY (split_id, image_id)
+) WITHOUT ROWID;
+
+CREATE TABLE flags (
+  id                 INTEGER PRIMARY KEY,
+  image_id           INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  type               TEXT NOT NULL,
+  score              REAL NOT NULL,
+  suggested_class_id INTEGER REFERENCES classes(id),
+  evidence           TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(evidence)),
+  source_version     TEXT,
+  status             TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'kept', 'relabeled', 'excluded')),
+  stale              INTEGER NOT NULL DEFAULT 0,
+  created_at         TEXT NOT NULL,
+  resolved_at        TEXT
+);
+CREATE INDEX flags_image ON flags(image_id);
+
+CREATE TABLE runs (
+  id         INTEGER PRIMARY KEY,
+  status     TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'cancelled', 'failed', 'interrupted')),
+  config     TEXT NOT NULL CHECK (json_valid(config)),
+  backend    TEXT,
+  backbone   TEXT,
+  split_id   INTEGER REFERENCES splits(id),
+  started_at TEXT NOT NULL,
+  ended_at   TEXT,
+  error      TEXT,
+  summary    TEXT CHECK (summary IS NULL OR json_valid(summary))
+);
+CREATE TABLE run_epochs (
+  run_id            INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  stage             INTEGER NOT NULL,
+  epoch             INTEGER NOT NULL,
+  loss              REAL,
+  accuracy          REAL,
+  val_loss          REAL,
+  val_accuracy      REAL,
+  images_per_second REAL,
+  duration_ms       REAL,
+  PRIMARY KEY (run_id, stage, epoch)
+) WITHOUT ROWID;
+
+CREATE TABLE models (
+  id         INTEGER PRIMARY KEY,
+  run_id     INTEGER REFERENCES runs(id),
+  path       TEXT NOT NULL,
+  format     TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE audit_log (
+  id      INTEGER PRIMARY KEY,
+  at      TEXT NOT NULL,
+  actor   TEXT,
+  action  TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details))
+);
+`
+  }
+]
+
+export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].id

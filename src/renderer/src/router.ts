@@ -1,0 +1,31 @@
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+import HomeView from './views/HomeView.vue'
+import OverviewView from './views/OverviewView.vue'
+import NotBuiltView from './views/NotBuiltView.vue'
+
+/** The areas of a project; the ones later issues build show what they will do, honestly. */
+export const AREAS = [
+  { path: 'overview', label: 'Overview', built: true, about: '' },
+  { path: 'library', label: 'Library', built: false, about: 'Browse, filter and bulk-edit every image of the project.' },
+  { path: 'label', label: 'Label', built: false, about: 'Keyboard-first labeling with undo and several annotators.' },
+  { path: 'review', label: 'Review', built: false, about: 'Walk the images flagged as likely mislabeled, duplicated or leaking.' },
+  { path: 'dashboard', label: 'Dashboard', built: false, about: 'Class balance, class x environment and class x subgroup.' },
+  { path: 'train', label: 'Train', built: false, about: 'Preflight checklist and one-click staged fine-tuning.' },
+  { path: 'evaluate', label: 'Evaluate', built: false, about: 'Confusion matrix, per-class and per-environment results, calibration.' },
+  { path: 'export', label: 'Export', built: false, about: 'The model with its labels, preprocessing spec and model card.' }
+] as const
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', name: 'home', component: HomeView },
+  { path: '/overview', name: 'overview', component: OverviewView, meta: { needsProject: true } },
+  ...AREAS.filter((a) => !a.built).map((a) => ({
+    path: `/${a.path}`,
+    name: a.path,
+    component: NotBuiltView,
+    props: { title: a.label, about: a.about },
+    meta: { needsProject: true }
+  }))
+]
+
+// Hash history: the desktop app loads index.html from a file, where paths cannot be routed.
+export const router = createRouter({ history: createWebHashHistory(), routes })
