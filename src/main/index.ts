@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHandlers } from './app/handlers'
 import { Session } from './app/session'
-import { chooseFolderHandler } from './electron/dialogs'
+import { chooseFileHandler, chooseFolderHandler } from './electron/dialogs'
 import { createMainWindow, hardenSession, rendererPaths } from './electron/window'
 import { forwardEvents, registerIpc, type WindowBinding } from './ipc/dispatcher'
 
@@ -24,21 +24,17 @@ function openWindow(projectDir?: string): BrowserWindow {
   const binding: WindowBinding = {
     webContents: win.webContents,
     session: studio,
-    handlers: createHandlers(studio, { chooseFolder: chooseFolderHandler(win) })
+    handlers: createHandlers(studio, { chooseFolder: chooseFolderHandler(win), chooseFile: chooseFileHandler(win) })
   }
   const id = win.webContents.id
   bindings.set(id, binding)
   const stopEvents = forwardEvents(binding)
   if (projectDir) {
-    try {
-      studio.open(projectDir)
-    } catch (err) {
-      console.error(`cannot open ${projectDir}:`, (err as Error).message)
-    }
+    studio.open(projectDir).catch((err: Error) => console.error(`cannot open ${projectDir}:`, err.message))
   }
   win.on('closed', () => {
     stopEvents()
-    studio.dispose()
+    void studio.dispose()
     bindings.delete(id)
   })
   return win

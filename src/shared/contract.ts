@@ -3,6 +3,8 @@
 import { z } from 'zod'
 import type {
   AppInfo,
+  ImportReport,
+  JobStarted,
   JobEnd,
   JobProgress,
   ProjectSummary,
@@ -42,8 +44,36 @@ export const channels = {
   'project.summary': channel<ProjectSummary>()(empty),
   'project.recent': channel<RecentProject[]>()(empty),
   'project.forgetRecent': channel<RecentProject[]>()(z.object({ dir: pathField }).strict()),
+  'dataset.import': channel<JobStarted>()(
+    z
+      .object({
+        source: pathField,
+        format: z.enum(['folder', 'csv', 'fer2013']).optional(),
+        layout: z.enum(['class', 'split/class', 'env/class', 'none']).optional(),
+        environment: z.string().trim().min(1).max(100).optional(),
+        annotator: z.string().trim().min(1).max(100).optional(),
+        newClasses: z.enum(['create', 'refuse']).optional(),
+        allowAbsolute: z.boolean().optional()
+      })
+      .strict()
+  ),
+  'dataset.demo': channel<JobStarted>()(
+    z
+      .object({
+        images: z.number().int().min(1).max(200_000),
+        seed: z.number().int().min(0).max(2 ** 31),
+        labelNoise: z.number().min(0).max(0.9).optional(),
+        imbalance: z.number().min(1).max(100).optional()
+      })
+      .strict()
+  ),
+  'dataset.checkMissing': channel<{ checked: number; missing: number; found: number }>()(empty),
+  'dataset.relink': channel<JobStarted>()(z.object({ folder: pathField }).strict()),
   'dialog.chooseFolder': channel<{ path: string | null }>()(
-    z.object({ purpose: z.enum(['open', 'create']), defaultPath: pathField.optional() }).strict()
+    z.object({ purpose: z.enum(['open', 'create', 'import']), defaultPath: pathField.optional() }).strict()
+  ),
+  'dialog.chooseFile': channel<{ path: string | null }>()(
+    z.object({ purpose: z.enum(['import']), defaultPath: pathField.optional() }).strict()
   ),
   'job.cancel': channel<{ cancelled: boolean }>()(z.object({ jobId: z.string().min(1).max(100) }).strict())
 } as const
@@ -67,6 +97,13 @@ export interface Events {
   'job.end': JobEnd
 }
 export type EventName = keyof Events
+/** What a finished job carries in `job.end`'s result, by job kind. */
+export interface JobResults {
+  import: ImportReport
+  demo: { report: ImportReport; truthFile: string; noisy: number }
+  relink: { relinked: number; stillMissing: number; scanned: number }
+}
+
 export const EVENT_NAMES: EventName[] = ['project.changed', 'job.progress', 'job.end']
 
 export function isEventName(name: unknown): name is EventName {

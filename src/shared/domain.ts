@@ -22,6 +22,8 @@ export interface ProjectSummary {
   schemaVersion: number
   imageCount: number
   excludedCount: number
+  /** Images whose source file was not found at the last check. */
+  missingCount: number
   labeledCount: number
   /** labeled / (images not excluded); 0 when there are none. */
   labeledShare: number
@@ -60,4 +62,31 @@ export interface JobEnd {
   status: 'completed' | 'cancelled' | 'failed'
   error?: string
   result?: unknown
+}
+
+export interface SkippedFile {
+  file: string
+  /** 1-based line, for rows of a CSV. */
+  line?: number
+  reason: string
+}
+
+export interface ImportReport {
+  source: string
+  format: string
+  /** Images the source offered (rows and files, bad ones included once they were recognised). */
+  seen: number
+  added: number
+  duplicates: number
+  labeled: number
+  classesCreated: string[]
+  skipped: SkippedFile[]
+  /** Files that are not images by extension, passed over silently. */
+  ignored: number
+  cancelled: boolean
+  durationMs: number
+}
+
+export interface JobStarted {
+  jobId: string
 }

@@ -24,7 +24,7 @@ export async function startStudio(opts: { project?: string; width?: number; heig
   if (!existsSync(join(RENDERER, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first')
   mkdirSync(ARTIFACTS, { recursive: true })
   const session = new Session({ configDir: mkdtempSync(join(tmpdir(), 'ff-e2e-cfg-')), transport: 'http', nativeDialogs: false })
-  if (opts.project) session.open(opts.project)
+  if (opts.project) await session.open(opts.project)
   const server = await startServer({ session, rendererDir: RENDERER })
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -53,7 +53,7 @@ export async function startStudio(opts: { project?: string; width?: number; heig
     stop: async () => {
       await browser.close()
       await server.close()
-      session.dispose()
+      await session.dispose()
     }
   }
 }

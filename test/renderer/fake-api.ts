@@ -12,6 +12,7 @@ export function summary(extra: Partial<ProjectSummary> = {}): ProjectSummary {
     schemaVersion: 1,
     imageCount: 0,
     excludedCount: 0,
+    missingCount: 0,
     labeledCount: 0,
     labeledShare: 0,
     classCount: 0,

@@ -36,9 +36,11 @@ describe('OverviewView', () => {
     expect(w.find('[data-test=overview-empty]').exists()).toBe(false)
   })
 
-  it('says plainly when the project has no images', () => {
+  it('says plainly when the project has no images, and offers to add some', async () => {
     const w = mountWith(summary())
     expect(w.find('[data-test=overview-empty]').text()).toContain('No images yet')
+    await w.find('[data-test=open-import]').trigger('click')
+    expect(w.find('[data-test=import-panel]').exists()).toBe(true)
   })
 })
 

@@ -10,6 +10,7 @@ export interface JobContext {
 interface Running {
   kind: string
   controller: AbortController
+  done: Promise<JobEnd>
 }
 
 /**
@@ -28,7 +29,6 @@ export class Jobs {
   start<T>(kind: string, work: (ctx: JobContext) => Promise<T>): { jobId: string; done: Promise<JobEnd> } {
     const jobId = randomUUID()
     const controller = new AbortController()
-    this.running.set(jobId, { kind, controller })
     let last = 0
     const ctx: JobContext = {
       signal: controller.signal,
@@ -39,6 +39,7 @@ export class Jobs {
         this.onProgress({ jobId, kind, done, total, message })
       }
     }
+    let finished = false
     const done = (async (): Promise<JobEnd> => {
       let end: JobEnd = { jobId, kind, status: 'failed', error: 'job ended without a result' }
       try {
@@ -49,11 +50,13 @@ export class Jobs {
           ? { jobId, kind, status: 'cancelled' }
           : { jobId, kind, status: 'failed', error: err instanceof Error ? err.message : String(err) }
       } finally {
+        finished = true
         this.running.delete(jobId)
         this.onEnd(end)
       }
       return end
     })()
+    if (!finished) this.running.set(jobId, { kind, controller, done })
     return { jobId, done }
   }
 
@@ -64,8 +67,11 @@ export class Jobs {
     return true
   }
 
-  cancelAll(): void {
-    for (const job of this.running.values()) job.controller.abort()
+  /** Cancels every job and waits until each has finished its cleanup. */
+  async cancelAll(): Promise<void> {
+    const jobs = [...this.running.values()]
+    for (const job of jobs) job.controller.abort()
+    await Promise.all(jobs.map((j) => j.done))
   }
 
   get size(): number {

@@ -5,7 +5,7 @@ import type { EventName, Events } from '../../shared/contract'
 import { StudioError } from '../../shared/errors'
 import { createProject, openProject, type CreateOptions, type Project } from '../project/project'
 import { RecentProjects } from '../project/recent'
-import { Jobs } from './jobs'
+import { Jobs, type JobContext } from './jobs'
 import { APP_VERSION } from './version'
 
 export type EventListener = <E extends EventName>(event: E, payload: Events[E]) => void
@@ -43,7 +43,7 @@ export class Session {
     return this.project
   }
 
-  open(dir: string): ProjectSummary {
+  async open(dir: string): Promise<ProjectSummary> {
     // Our own connection holds the project's lock: opening it again would refuse itself.
     if (this.project && this.project.dir === resolve(dir)) {
       this.recent.add(this.project.dir, this.project.name)
@@ -52,17 +52,31 @@ export class Session {
     return this.replace(openProject(dir))
   }
 
-  create(dir: string, opts: CreateOptions): ProjectSummary {
+  async create(dir: string, opts: CreateOptions): Promise<ProjectSummary> {
     return this.replace(createProject(dir, opts))
   }
 
-  close(): boolean {
+  /** Cancels the project's jobs and waits for their cleanup before the database closes under them. */
+  async close(): Promise<boolean> {
     if (!this.project) return false
-    this.jobs.cancelAll()
-    this.project.close()
+    await this.jobs.cancelAll()
+    this.project?.close()
     this.project = null
     this.emit('project.changed', null)
     return true
+  }
+
+  /**
+   * Runs long work on the open project as a job: the caller gets the id at once, progress and
+   * the end arrive as events, and the overview is refreshed when it ends.
+   */
+  startJob<T>(kind: string, work: (project: Project, ctx: JobContext) => Promise<T>): { jobId: string } {
+    const project = this.requireProject()
+    const { jobId, done } = this.jobs.start(kind, (ctx) => work(project, ctx))
+    void done.then(() => {
+      if (this.project === project) this.changed()
+    })
+    return { jobId }
   }
 
   /** Re-sends the open project's summary, after anything that changes its counts. */
@@ -85,13 +99,13 @@ export class Session {
     }
   }
 
-  dispose(): void {
-    this.close()
+  async dispose(): Promise<void> {
+    await this.close()
     this.listeners.clear()
   }
 
-  private replace(next: Project): ProjectSummary {
-    this.close()
+  private async replace(next: Project): Promise<ProjectSummary> {
+    await this.close()
     this.project = next
     const summary = next.summary()
     this.recent.add(next.dir, summary.name)

@@ -1,9 +1,12 @@
-import { initCommand } from './commands/init'
+import { demoCommand } from './commands/demo'
+import { importCommand } from './commands/import'
 import { infoCommand } from './commands/info'
+import { initCommand } from './commands/init'
+import { relinkCommand } from './commands/relink'
 import { serveCommand } from './commands/serve'
 import { EXIT_OK, EXIT_USAGE, processIo, reportError, type Command, type Io } from './io'
 
-export const COMMANDS: Command[] = [initCommand, infoCommand, serveCommand]
+export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, serveCommand]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -32,7 +32,7 @@ export class Project {
   }
 
   summary(): ProjectSummary {
-    const { total, excluded } = imageCounts(this.db)
+    const { total, excluded, missing } = imageCounts(this.db)
     const labeled = labeledImageCount(this.db)
     const classes = classesWithCounts(this.db)
     const usable = total - excluded
@@ -43,6 +43,7 @@ export class Project {
       schemaVersion: schemaVersion(this.db),
       imageCount: total,
       excludedCount: excluded,
+      missingCount: missing,
       labeledCount: labeled,
       labeledShare: usable > 0 ? labeled / usable : 0,
       classCount: classes.length,

@@ -44,7 +44,7 @@ describe('dispatch', () => {
     const dir = join(tempDir(), 'p')
     const ok = await dispatch(handlers, 'project.create', { dir, classes: ['a'] })
     expect(ok).toMatchObject({ ok: true, value: { dir, classCount: 1 } })
-    session.dispose()
+    await session.dispose()
   })
 
   it('turns service errors into typed errors: no project open, not a project', async () => {

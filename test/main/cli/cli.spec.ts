@@ -25,7 +25,7 @@ describe('studio CLI', () => {
     const doc = JSON.parse(info.out)
     expect(doc.classes.map((c: { name: string }) => c.name)).toEqual(['angry', 'happy', 'sad'])
     expect(Object.keys(doc)).toEqual([
-      'dir', 'name', 'createdAt', 'schemaVersion', 'imageCount', 'excludedCount', 'labeledCount',
+      'dir', 'name', 'createdAt', 'schemaVersion', 'imageCount', 'excludedCount', 'missingCount', 'labeledCount',
       'labeledShare', 'classCount', 'classes', 'environments', 'annotators'
     ])
   })

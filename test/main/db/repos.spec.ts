@@ -56,7 +56,7 @@ describe('images', () => {
     expect(row.environment).toBe('webcam')
     expect(row.sourcePath).toBe('/data/img1.png')
     expect(imageBySha(db, image(1).sha256)?.id).toBe(first.id)
-    expect(imageCounts(db)).toEqual({ total: 1, excluded: 0 })
+    expect(imageCounts(db)).toEqual({ total: 1, excluded: 0, missing: 0 })
   })
 
   it('refuses a malformed hash at the database level', () => {

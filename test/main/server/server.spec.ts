@@ -10,7 +10,7 @@ let server: RunningServer | undefined
 let session: Session | undefined
 afterEach(async () => {
   await server?.close()
-  session?.dispose()
+  await session?.dispose()
   server = undefined
 })
 

@@ -7,7 +7,7 @@ export const infoCommand: Command = {
   usage: 'studio info <dir> [--json]',
   help: `Prints the project's image, class and label counts, its environments and annotators.
   --json   print the summary as JSON (stable keys: dir, name, createdAt, schemaVersion,
-           imageCount, excludedCount, labeledCount, labeledShare, classCount, classes,
+           imageCount, excludedCount, missingCount, labeledCount, labeledShare, classCount, classes,
            environments, annotators)`,
   async run(args, io) {
     const { values, positionals } = parse(args, { json: { type: 'boolean' } })
@@ -22,7 +22,7 @@ export const infoCommand: Command = {
       const pct = (s.labeledShare * 100).toFixed(1)
       const lines = [
         `${s.name}  (${s.dir})`,
-        `images: ${s.imageCount} (${s.excludedCount} excluded), labeled: ${s.labeledCount} (${pct}%)`,
+        `images: ${s.imageCount} (${s.excludedCount} excluded${s.missingCount ? `, ${s.missingCount} missing` : ''}), labeled: ${s.labeledCount} (${pct}%)`,
         `classes (${s.classCount}): ${s.classes.map((c) => `${c.name}=${c.imageCount}`).join(', ') || 'none'}`,
         `environments: ${s.environments.map((e) => `${e.name}=${e.count}`).join(', ') || 'none'}`,
         `annotators: ${s.annotators.map((a) => `${a.name}=${a.count}`).join(', ') || 'none'}`

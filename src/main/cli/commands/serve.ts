@@ -21,7 +21,7 @@ requests without the token are refused. Opens [dir] first when given. Stop with 
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got "${values.port}")`)
     }
     const session = new Session({ configDir: defaultConfigDir(), transport: 'http', nativeDialogs: false })
-    if (positionals[0]) session.open(positionals[0])
+    if (positionals[0]) await session.open(positionals[0])
     const server = await startServer({ session, rendererDir: rendererDir(), port })
     if (values.json) printJson(io, { url: server.url, port: server.port })
     else io.out(`Freezeframe Studio: ${server.url}`)
@@ -31,7 +31,7 @@ requests without the token are refused. Opens [dir] first when given. Stop with 
       process.once('SIGTERM', stop)
     })
     await server.close()
-    session.dispose()
+    await session.dispose()
     return EXIT_OK
   }
 }

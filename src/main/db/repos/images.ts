@@ -92,10 +92,10 @@ export function listImages(db: Db, opts: { limit?: number; offset?: number } = {
   ).map(toRow)
 }
 
-export function imageCounts(db: Db): { total: number; excluded: number } {
+export function imageCounts(db: Db): { total: number; excluded: number; missing: number } {
   return db
-    .prepare('SELECT count(*) AS total, coalesce(sum(excluded), 0) AS excluded FROM images')
-    .get() as { total: number; excluded: number }
+    .prepare('SELECT count(*) AS total, coalesce(sum(excluded), 0) AS excluded, coalesce(sum(missing), 0) AS missing FROM images')
+    .get() as { total: number; excluded: number; missing: number }
 }
 
 export function environmentCounts(db: Db): { name: string; count: number }[] {

@@ -1,0 +1,70 @@
+// Import throughput: 2,000 camera-sized JPEGs (640x480) into a new project, with hashing,
+// perceptual hash, thumbnails and the database. Run: node bin/run-ts.mjs bench/import.ts [N] [runs]
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { importPath } from '../src/main/dataset/importer'
+import { createProject } from '../src/main/project/project'
+import { median, peakRssMiB, table, writeResult } from './common'
+
+const N = Number(process.argv[2] ?? 2000)
+const RUNS = Number(process.argv[3] ?? 3)
+const SRC = join(tmpdir(), `ff-bench-photos-${N}`)
+
+/** Photo-like content (gradients, shapes and sensor noise) so JPEG decode costs what real photos cost. */
+async function makePhotos(): Promise<void> {
+  if (existsSync(SRC) && readdirSync(join(SRC, 'c0')).length * 4 >= N) return
+  rmSync(SRC, { recursive: true, force: true })
+  const w = 640
+  const h = 480
+  let state = 12345
+  const rand = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  for (let i = 0; i < N; i++) {
+    const raw = Buffer.alloc(w * h * 3)
+    const cx = rand() * w
+    const cy = rand() * h
+    const r = 60 + rand() * 120
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const o = (y * w + x) * 3
+        const inside = (x - cx) ** 2 + (y - cy) ** 2 < r * r
+        const noise = (rand() - 0.5) * 30
+        raw[o] = Math.max(0, Math.min(255, (inside ? 200 : (x * 255) / w) + noise))
+        raw[o + 1] = Math.max(0, Math.min(255, (inside ? 150 : (y * 255) / h) + noise))
+        raw[o + 2] = Math.max(0, Math.min(255, ((i * 7) % 255) + noise))
+      }
+    const dir = join(SRC, `c${i % 4}`)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, `p${i}.jpg`), await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85 }).toBuffer())
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`preparing ${N} JPEGs of 640x480 in ${SRC} ...`)
+  await makePhotos()
+  const rates: number[] = []
+  const secs: number[] = []
+  for (let run = 0; run < RUNS; run++) {
+    const dir = join(tmpdir(), `ff-bench-import-${process.pid}-${run}`)
+    rmSync(dir, { recursive: true, force: true })
+    const project = createProject(dir)
+    const t0 = performance.now()
+    const report = await importPath(project, SRC)
+    const s = (performance.now() - t0) / 1000
+    project.close()
+    rmSync(dir, { recursive: true, force: true })
+    if (report.added !== N) throw new Error(`expected ${N} images, imported ${report.added}`)
+    secs.push(s)
+    rates.push(N / s)
+    console.log(`run ${run + 1}: ${s.toFixed(2)} s, ${(N / s).toFixed(0)} images/s`)
+  }
+  const rss = peakRssMiB()
+  const md = table(
+    ['benchmark', 'images', 'runs', 'median s', 'median images/s', 'peak RSS MiB'],
+    [['import 640x480 JPEG (hash, phash, thumbnail, DB)', N, RUNS, median(secs).toFixed(2), median(rates).toFixed(0), rss.toFixed(0)]]
+  )
+  writeResult('import', { images: N, runs: RUNS, seconds: secs, imagesPerSecond: rates, medianImagesPerSecond: median(rates), peakRssMiB: rss }, md)
+}
+
+await main()

@@ -1,0 +1,82 @@
+import sharp, { type Metadata } from 'sharp'
+import { phashFromGrey32 } from './phash'
+
+/** Larger images are refused: a 30000x30000 header is a decompression bomb, not a face. */
+export const MAX_PIXELS = 100_000_000
+export const THUMB_SIZE = 256
+
+/** Formats sharp decodes that can be photos; SVG (which can reference files) and PDF are not. */
+const ACCEPTED = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'avif', 'tiff', 'jp2'])
+
+export class ImageError extends Error {}
+
+export interface AnalysedImage {
+  width: number
+  height: number
+  format: string
+  phash: string
+  thumbnail: Buffer
+}
+
+const INPUT = { limitInputPixels: MAX_PIXELS, failOn: 'truncated' as const, sequentialRead: true }
+
+/** Whether the bytes stop before the format's end marker: libvips' own message can be lost under concurrency. */
+function looksTruncated(bytes: Buffer, format: string | undefined): boolean {
+  if (format === 'jpeg') return bytes.lastIndexOf(Buffer.from([0xff, 0xd9])) < 0
+  if (format === 'png') return bytes.lastIndexOf(Buffer.from('IEND', 'latin1')) < 0
+  return false
+}
+
+function explain(err: unknown, bytes?: Buffer, format?: string): string {
+  const msg = (err as Error).message ?? String(err)
+  if (bytes && looksTruncated(bytes, format)) return `truncated or damaged image (the ${format?.toUpperCase()} data ends early)`
+  if (/pixel limit/i.test(msg)) return `image is larger than ${MAX_PIXELS.toLocaleString('en')} pixels (decompression-bomb limit)`
+  if (/unsupported image format/i.test(msg)) return 'not an image sharp can read (unsupported or not an image)'
+  if (/premature end|truncated|unexpected end|Read error|end of file/i.test(msg)) return `truncated or damaged image (${msg.split('\n')[0]})`
+  return `cannot decode image (${msg.split('\n')[0]})`
+}
+
+/**
+ * One decode per image: EXIF orientation applied, shrunk on load to thumbnail size, and both
+ * the WebP thumbnail and the perceptual hash made from that small copy.
+ */
+export async function analyseImage(bytes: Buffer): Promise<AnalysedImage> {
+  if (bytes.length === 0) throw new ImageError('empty file (0 bytes)')
+  let meta: Metadata
+  try {
+    meta = await sharp(bytes, INPUT).metadata()
+  } catch (err) {
+    if (bytes.subarray(0, 2).toString('latin1') === 'BM') throw new ImageError('BMP images are not supported by this build\'s decoder; convert them to PNG')
+    throw new ImageError(explain(err))
+  }
+  const format = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : String(meta.format)
+  if (!ACCEPTED.has(format)) throw new ImageError(`unsupported format "${format}"`)
+  if (!meta.width || !meta.height) throw new ImageError('image has no dimensions')
+  if (meta.width * meta.height > MAX_PIXELS) {
+    throw new ImageError(`image is ${meta.width}x${meta.height}, over the ${MAX_PIXELS.toLocaleString('en')}-pixel decompression-bomb limit`)
+  }
+  const rotated = (meta.orientation ?? 1) >= 5
+  try {
+    const { data, info } = await sharp(bytes, INPUT)
+      .rotate()
+      .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    const raw = { raw: { width: info.width, height: info.height, channels: info.channels } }
+    const [thumbnail, grey] = await Promise.all([
+      sharp(data, raw).webp({ quality: 78 }).toBuffer(),
+      sharp(data, raw).greyscale().resize(32, 32, { fit: 'fill' }).raw().toBuffer()
+    ])
+    return {
+      width: rotated ? meta.height : meta.width,
+      height: rotated ? meta.width : meta.height,
+      format,
+      phash: phashFromGrey32(grey.subarray(0, 1024)),
+      thumbnail
+    }
+  } catch (err) {
+    throw new ImageError(explain(err, bytes, format))
+  }
+}

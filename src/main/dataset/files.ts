@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+/** Written beside the target and renamed into place, so a crash never leaves half a file. */
+export function writeFileAtomic(file: string, data: Buffer | string): void {
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(tmp, data)
+    renameSync(tmp, file)
+  } catch (err) {
+    rmSync(tmp, { force: true })
+    throw err
+  }
+}
+
+/** Thumbnails are keyed by content, so the same image never gets two. */
+export function thumbnailPath(projectDir: string, sha256: string): string {
+  return join(projectDir, 'thumbs', sha256.slice(0, 2), `${sha256}.webp`)
+}
