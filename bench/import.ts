@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true })
     const project = createProject(dir)
     const t0 = performance.now()
-    const report = await importPath(project, SRC)
+    const report = await importPath(project, SRC, process.env.IMPORT_CONCURRENCY ? { concurrency: Number(process.env.IMPORT_CONCURRENCY) } : {})
     const s = (performance.now() - t0) / 1000
     project.close()
     rmSync(dir, { recursive: true, force: true })

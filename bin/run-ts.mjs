@@ -2,7 +2,10 @@
 // Runs a TypeScript script (benchmarks, tools) with the project's loader.
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { register } from 'tsx/esm/api'
+// Image work (sharp) and file reads share libuv's thread pool; 4 threads starve one or the other.
+// Must be set before the pool first starts, so it is the first thing here.
+process.env.UV_THREADPOOL_SIZE ??= '8'
+const { register } = await import('tsx/esm/api')
 
 register()
 const [script, ...args] = process.argv.slice(2)

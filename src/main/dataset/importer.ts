@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { open, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +10,7 @@ import { insertImage } from '../db/repos/images'
 import { audit } from '../db/repos/meta'
 import type { Project } from '../project/project'
 import { analyseImage, ImageError, type AnalysedImage } from './decode'
-import { thumbnailPath, writeFileAtomic } from './files'
+import { thumbnailPath, writeFileAtomicAsync } from './files'
 import { fer2013Source } from './sources/fer2013'
 import { folderSource, type FolderLayout } from './sources/folder'
 import { manifestSource } from './sources/manifest'
@@ -166,13 +165,12 @@ export async function runImport(project: Project, source: ImportSource & { ignor
       if (err instanceof ImageError) return skip({ ...where(item), reason: err.message })
       throw err
     }
-    const thumb = thumbnailPath(project.dir, sha256)
-    if (!existsSync(thumb)) writeFileAtomic(thumb, image.thumbnail)
+    // Both files are keyed by content: one left over from a crash is simply overwritten.
+    await writeFileAtomicAsync(thumbnailPath(project.dir, sha256), image.thumbnail)
     let storedPath: string | null = null
     if (item.bytes) {
       storedPath = join('images', item.storeIn ?? 'stored', `${sha256}.${EXT[image.format] ?? 'bin'}`)
-      const abs = join(project.dir, storedPath)
-      if (!existsSync(abs)) writeFileAtomic(abs, item.bytes)
+      await writeFileAtomicAsync(join(project.dir, storedPath), item.bytes)
     }
     pending.push({ seq, item, sha256, bytes: bytes.length, image, storedPath })
     done++

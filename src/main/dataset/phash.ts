@@ -53,3 +53,28 @@ export function hammingDistance(a: string, b: string): number {
   }
   return d
 }
+
+/**
+ * Box-averages an RGB(A) raw image down to 32x32 luminance in JS: on a thumbnail this costs a
+ * fraction of a millisecond, where another libvips pipeline costs about two.
+ */
+export function grey32FromRaw(data: Uint8Array, width: number, height: number, channels: number): Uint8Array {
+  const out = new Uint8Array(N * N)
+  for (let by = 0; by < N; by++) {
+    const y0 = Math.floor((by * height) / N)
+    const y1 = Math.max(y0 + 1, Math.floor(((by + 1) * height) / N))
+    for (let bx = 0; bx < N; bx++) {
+      const x0 = Math.floor((bx * width) / N)
+      const x1 = Math.max(x0 + 1, Math.floor(((bx + 1) * width) / N))
+      let sum = 0
+      for (let y = y0; y < y1; y++) {
+        let o = (y * width + x0) * channels
+        for (let x = x0; x < x1; x++, o += channels) {
+          sum += channels >= 3 ? 0.299 * data[o] + 0.587 * data[o + 1] + 0.114 * data[o + 2] : data[o]
+        }
+      }
+      out[by * N + bx] = Math.round(sum / ((y1 - y0) * (x1 - x0)))
+    }
+  }
+  return out
+}
