@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { createHandlers } from './app/handlers'
 import { Session } from './app/session'
 import { chooseFileHandler, chooseFolderHandler } from './electron/dialogs'
+import { handleFileScheme, registerFileScheme } from './electron/protocol'
 import { createMainWindow, hardenSession, rendererPaths } from './electron/window'
 import { forwardEvents, registerIpc, type WindowBinding } from './ipc/dispatcher'
 
@@ -44,6 +45,8 @@ function projectArg(argv: string[]): string | undefined {
   return argv.slice(app.isPackaged ? 1 : 2).find((a) => !a.startsWith('-'))
 }
 
+registerFileScheme()
+
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
@@ -58,6 +61,7 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(() => {
     sqliteBindingForElectron()
     hardenSession(electronSession.defaultSession)
+    handleFileScheme()
     registerIpc(ipcMain, (sender: WebContents) => bindings.get(sender.id))
     openWindow(projectArg(process.argv))
     app.on('activate', () => {

@@ -1,8 +1,12 @@
 // The one contract between the renderer and the core. Main's IPC dispatcher, the preload, the
 // HTTP bridge and its browser client are all derived from this map; nothing else names a channel.
 import { z } from 'zod'
+import type { AgreementReport } from './agreement'
+import { libraryFilterSchema, librarySortSchema, type Facets, type ImageCard, type ImageDetail } from './library'
 import type {
+  ActionResult,
   AppInfo,
+  ClassImpact,
   ImportReport,
   JobStarted,
   JobEnd,
@@ -22,6 +26,9 @@ export const classNameField = z
   .max(MAX_CLASS_NAME, `class names must be at most ${MAX_CLASS_NAME} characters`)
 
 const empty = z.object({}).strict()
+const id = z.number().int().min(1).max(2 ** 48)
+const annotator = z.string().trim().min(1, 'annotator name must not be empty').max(100)
+const imageIds = z.array(id).min(1, 'select at least one image').max(200_000)
 
 /** Declares a channel: its request schema, and its response type carried only as a type. */
 function channel<Res>() {
@@ -69,6 +76,36 @@ export const channels = {
   ),
   'dataset.checkMissing': channel<{ checked: number; missing: number; found: number }>()(empty),
   'dataset.relink': channel<JobStarted>()(z.object({ folder: pathField }).strict()),
+  'library.query': channel<{ total: number; items: ImageCard[] }>()(
+    z.object({ filter: libraryFilterSchema, sort: librarySortSchema, offset: z.number().int().min(0), limit: z.number().int().min(1).max(1000) }).strict()
+  ),
+  'library.ids': channel<{ ids: number[] }>()(z.object({ filter: libraryFilterSchema, sort: librarySortSchema }).strict()),
+  'library.facets': channel<Facets>()(empty),
+  'image.detail': channel<ImageDetail>()(z.object({ id, annotator, blind: z.boolean().optional() }).strict()),
+  'label.set': channel<ActionResult>()(z.object({ imageIds, classId: id.nullable(), annotator }).strict()),
+  'label.setField': channel<ActionResult>()(
+    z
+      .object({
+        imageIds,
+        annotator,
+        field: z.enum(['exclude', 'environment', 'subject', 'attribute']),
+        name: z.string().trim().min(1).max(100).optional(),
+        value: z.union([z.string().max(200), z.boolean(), z.null()])
+      })
+      .strict()
+  ),
+  'label.undo': channel<ActionResult>()(z.object({ annotator }).strict()),
+  'label.redo': channel<ActionResult>()(z.object({ annotator }).strict()),
+  'label.undoState': channel<{ canUndo: boolean; canRedo: boolean }>()(z.object({ annotator }).strict()),
+  'label.agreement': channel<AgreementReport>()(z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict()),
+  'classes.create': channel<ProjectSummary>()(z.object({ name: classNameField }).strict()),
+  'classes.rename': channel<ProjectSummary>()(z.object({ classId: id, name: z.string().min(1).max(MAX_CLASS_NAME) }).strict()),
+  'classes.recolour': channel<ProjectSummary>()(z.object({ classId: id, colour: z.string().max(20) }).strict()),
+  'classes.setKey': channel<ProjectSummary>()(z.object({ classId: id, key: z.string().max(1).nullable() }).strict()),
+  'classes.reorder': channel<ProjectSummary>()(z.object({ classIds: z.array(id).max(1000) }).strict()),
+  'classes.impact': channel<ClassImpact>()(z.object({ classId: id }).strict()),
+  'classes.merge': channel<ProjectSummary>()(z.object({ sourceId: id, targetId: id }).strict()),
+  'classes.delete': channel<ProjectSummary>()(z.object({ classId: id, clearLabels: z.boolean().optional() }).strict()),
   'dialog.chooseFolder': channel<{ path: string | null }>()(
     z.object({ purpose: z.enum(['open', 'create', 'import']), defaultPath: pathField.optional() }).strict()
   ),
@@ -93,6 +130,8 @@ export function isChannelName(name: unknown): name is ChannelName {
 /** Main -> renderer events. */
 export interface Events {
   'project.changed': ProjectSummary | null
+  /** Labels or metadata of these images changed (another tab or window, undo, bulk edit). */
+  'images.changed': { imageIds: number[]; annotator: string; kind: string }
   'job.progress': JobProgress
   'job.end': JobEnd
 }
@@ -104,7 +143,7 @@ export interface JobResults {
   relink: { relinked: number; stillMissing: number; scanned: number }
 }
 
-export const EVENT_NAMES: EventName[] = ['project.changed', 'job.progress', 'job.end']
+export const EVENT_NAMES: EventName[] = ['project.changed', 'images.changed', 'job.progress', 'job.end']
 
 export function isEventName(name: unknown): name is EventName {
   return typeof name === 'string' && (EVENT_NAMES as string[]).includes(name)

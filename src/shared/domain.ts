@@ -17,6 +17,8 @@ export interface CountByName {
 
 export interface ProjectSummary {
   dir: string
+  /** Names the open project in file URLs; set by the app session, empty from the CLI. */
+  key?: string
   name: string
   createdAt: string
   schemaVersion: number
@@ -44,6 +46,8 @@ export interface AppInfo {
   /** 'electron' when native dialogs exist, 'http' in a browser through the bridge. */
   transport: 'electron' | 'http'
   nativeDialogs: boolean
+  /** Where thumbnails and images are served: `${fileBase}/${projectKey}/thumb/<sha256>.webp`. */
+  fileBase: string
   /** Absolute path of the user's home, to suggest a place for new projects. */
   home: string
 }
@@ -89,4 +93,28 @@ export interface ImportReport {
 
 export interface JobStarted {
   jobId: string
+}
+
+export interface ActionSummary {
+  id: string
+  kind: 'label' | 'exclude' | 'environment' | 'subject' | 'attribute'
+  annotator: string
+  images: number[]
+  field?: string
+}
+
+export interface ActionResult {
+  action: ActionSummary
+  canUndo: boolean
+  canRedo: boolean
+}
+
+export interface ClassImpact {
+  classId: number
+  /** Current labels (one per annotator and image) that name this class. */
+  labels: number
+  /** Images for which at least one annotator's current label is this class. */
+  images: number
+  /** Images whose consensus is this class. */
+  consensus: number
 }

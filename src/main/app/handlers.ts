@@ -3,6 +3,12 @@ import { StudioError } from '../../shared/errors'
 import { importDemo } from '../dataset/demo-import'
 import { importPath } from '../dataset/importer'
 import { checkMissing, relink } from '../dataset/relink'
+import { agreementReport } from '../analysis/agreement'
+import { CURRENT_SQL } from '../db/repos/annotations'
+import { label, redo, setField, undo, undoState, type ActionSummary } from '../labeling/actions'
+import { classImpact, createClass, deleteClass, mergeClasses, recolourClass, renameClass, reorderClasses, setClassKey } from '../labeling/classes'
+import { facets, imageDetail, queryIds, queryImages } from '../labeling/library'
+import type { ActionResult } from '../../shared/domain'
 import type { Session } from './session'
 
 export type Handler<C extends ChannelName> = (req: ParsedReq<C>) => Promise<Res<C>> | Res<C>
@@ -19,12 +25,23 @@ const desktopOnly = () => {
 }
 
 export function createHandlers(session: Session, shell: ShellHandlers = {}): Handlers {
+  const db = () => session.requireProject().db
+  /** Tells every page on this session which images changed, so other views and tabs refresh. */
+  const acted = (action: ActionSummary): ActionResult => {
+    session.emit('images.changed', { imageIds: action.images, annotator: action.annotator, kind: action.kind })
+    return { action, ...undoState(db(), action.annotator) }
+  }
+  const classesChanged = <T>(work: () => T) => {
+    work()
+    session.changed()
+    return session.summary()
+  }
   return {
     'app.info': () => session.appInfo(),
     'project.create': (req) => session.create(req.dir, { name: req.name, classes: req.classes }),
     'project.open': (req) => session.open(req.dir),
     'project.close': async () => ({ closed: await session.close() }),
-    'project.summary': () => session.requireProject().summary(),
+    'project.summary': () => session.summary(),
     'project.recent': () => session.recent.list(),
     'project.forgetRecent': (req) => session.recent.remove(req.dir),
     'dataset.import': (req) =>
@@ -41,6 +58,36 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     },
     'dataset.relink': (req) =>
       session.startJob('relink', (project, ctx) => relink(project, req.folder, { signal: ctx.signal, onProgress: ctx.progress })),
+    'library.query': (req) => queryImages(db(), req.filter, req.sort, req.offset, req.limit),
+    'library.ids': (req) => ({ ids: queryIds(db(), req.filter, req.sort) }),
+    'library.facets': () => facets(db()),
+    'image.detail': (req) => imageDetail(db(), req.id, req.annotator, req.blind ?? false),
+    'label.set': (req) => acted(label(db(), req.annotator, req.imageIds, req.classId)),
+    'label.setField': (req) => {
+      if (req.field === 'attribute' && !req.name) throw new StudioError('invalid_payload', 'label.setField: name is required for an attribute', 'name')
+      if ((req.field === 'exclude') !== (typeof req.value === 'boolean')) {
+        throw new StudioError('invalid_payload', `label.setField: ${req.field} takes ${req.field === 'exclude' ? 'true or false' : 'a text value or null'}`, 'value')
+      }
+      const field = req.field === 'attribute' ? { kind: 'attribute' as const, name: req.name! } : { kind: req.field }
+      return acted(setField(db(), req.annotator, req.imageIds, field, req.value))
+    },
+    'label.undo': (req) => acted(undo(db(), req.annotator)),
+    'label.redo': (req) => acted(redo(db(), req.annotator)),
+    'label.undoState': (req) => undoState(db(), req.annotator),
+    'label.agreement': (req) => {
+      const ratings = db()
+        .prepare(`SELECT c.image_id AS item, c.annotator AS rater, c.class_id AS label FROM (${CURRENT_SQL}) c JOIN images i ON i.id = c.image_id WHERE c.class_id IS NOT NULL AND i.excluded = 0`)
+        .all() as { item: number; rater: string; label: number }[]
+      return agreementReport(ratings, req.limit)
+    },
+    'classes.create': (req) => classesChanged(() => createClass(db(), req.name)),
+    'classes.rename': (req) => classesChanged(() => renameClass(db(), req.classId, req.name)),
+    'classes.recolour': (req) => classesChanged(() => recolourClass(db(), req.classId, req.colour)),
+    'classes.setKey': (req) => classesChanged(() => setClassKey(db(), req.classId, req.key)),
+    'classes.reorder': (req) => classesChanged(() => reorderClasses(db(), req.classIds)),
+    'classes.impact': (req) => classImpact(db(), req.classId),
+    'classes.merge': (req) => classesChanged(() => mergeClasses(db(), req.sourceId, req.targetId)),
+    'classes.delete': (req) => classesChanged(() => deleteClass(db(), req.classId, req.clearLabels ?? false)),
     'dialog.chooseFolder': shell.chooseFolder ?? desktopOnly,
     'dialog.chooseFile': shell.chooseFile ?? desktopOnly,
     'job.cancel': (req) => ({ cancelled: session.jobs.cancel(req.jobId) })

@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import type { AppInfo, ProjectSummary } from '../../shared/domain'
 import type { EventName, Events } from '../../shared/contract'
 import { StudioError } from '../../shared/errors'
-import { createProject, openProject, type CreateOptions, type Project } from '../project/project'
+import type { CreateOptions, Project } from '../project/project'
+import { acquireNewProject, acquireProject, type Handle } from '../project/registry'
 import { RecentProjects } from '../project/recent'
 import { Jobs, type JobContext } from './jobs'
 import { APP_VERSION } from './version'
@@ -21,7 +22,7 @@ export interface SessionOptions {
  * its jobs, and the events they send. The transports only translate calls and events.
  */
 export class Session {
-  project: Project | null = null
+  private handle: Handle | null = null
   readonly recent: RecentProjects
   readonly jobs: Jobs
   private listeners = new Set<EventListener>()
@@ -35,33 +36,53 @@ export class Session {
   }
 
   appInfo(): AppInfo {
-    return { version: APP_VERSION, transport: this.options.transport, nativeDialogs: this.options.nativeDialogs, home: homedir() }
+    return {
+      version: APP_VERSION,
+      transport: this.options.transport,
+      nativeDialogs: this.options.nativeDialogs,
+      fileBase: this.options.transport === 'electron' ? 'studio-file://files' : '/files',
+      home: homedir()
+    }
+  }
+
+  get project(): Project | null {
+    return this.handle?.project ?? null
+  }
+
+  /** The open project's key in file URLs. */
+  get projectKey(): string | null {
+    return this.handle?.key ?? null
   }
 
   requireProject(): Project {
-    if (!this.project) throw new StudioError('no_project', 'no project is open; open or create one first')
-    return this.project
+    if (!this.handle) throw new StudioError('no_project', 'no project is open; open or create one first')
+    return this.handle.project
+  }
+
+  summary(): ProjectSummary {
+    const project = this.requireProject()
+    return { ...project.summary(), key: this.handle!.key }
   }
 
   async open(dir: string): Promise<ProjectSummary> {
     // Our own connection holds the project's lock: opening it again would refuse itself.
     if (this.project && this.project.dir === resolve(dir)) {
       this.recent.add(this.project.dir, this.project.name)
-      return this.project.summary()
+      return this.summary()
     }
-    return this.replace(openProject(dir))
+    return this.replace(acquireProject(dir))
   }
 
   async create(dir: string, opts: CreateOptions): Promise<ProjectSummary> {
-    return this.replace(createProject(dir, opts))
+    return this.replace(acquireNewProject(dir, opts))
   }
 
   /** Cancels the project's jobs and waits for their cleanup before the database closes under them. */
   async close(): Promise<boolean> {
-    if (!this.project) return false
+    if (!this.handle) return false
     await this.jobs.cancelAll()
-    this.project?.close()
-    this.project = null
+    this.handle?.release()
+    this.handle = null
     this.emit('project.changed', null)
     return true
   }
@@ -81,7 +102,7 @@ export class Session {
 
   /** Re-sends the open project's summary, after anything that changes its counts. */
   changed(): void {
-    if (this.project) this.emit('project.changed', this.project.summary())
+    if (this.handle) this.emit('project.changed', this.summary())
   }
 
   onEvent(listener: EventListener): () => void {
@@ -104,11 +125,11 @@ export class Session {
     this.listeners.clear()
   }
 
-  private async replace(next: Project): Promise<ProjectSummary> {
+  private async replace(next: Handle): Promise<ProjectSummary> {
     await this.close()
-    this.project = next
-    const summary = next.summary()
-    this.recent.add(next.dir, summary.name)
+    this.handle = next
+    const summary = this.summary()
+    this.recent.add(next.project.dir, summary.name)
     this.emit('project.changed', summary)
     return summary
   }

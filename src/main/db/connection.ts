@@ -118,6 +118,7 @@ export function migrate(db: Db, migrations: Migration[] = MIGRATIONS): number[] 
     if (applied.has(m.id)) continue
     db.transaction(() => {
       db.exec(m.sql)
+      m.run?.(db)
       record.run(m.id, m.name, new Date().toISOString())
     })()
     ran.push(m.id)

@@ -1,8 +1,13 @@
 // Ordered, append-only. Never edit a migration that has shipped: add a new one.
+import type { Database } from 'better-sqlite3'
+import { recomputeConsensus } from './repos/consensus'
+
 export interface Migration {
   id: number
   name: string
   sql: string
+  /** Data work after the SQL, in the same transaction. */
+  run?: (db: Database) => void
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -133,5 +138,41 @@ CREATE TABLE audit_log (
 `
   }
 ]
+
+MIGRATIONS.push({
+  id: 2,
+  name: 'consensus labels, undoable actions, class deletion',
+  sql: `
+-- The consensus of each image, kept in step with annotations by the code that writes them, so
+-- the library can filter and count 100,000 images without replaying the label history.
+CREATE TABLE image_labels (
+  image_id         INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+  class_id         INTEGER REFERENCES classes(id),
+  votes            INTEGER NOT NULL,
+  distinct_classes INTEGER NOT NULL,
+  tie              INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX image_labels_class ON image_labels(class_id);
+
+
+-- One row per user action (a keypress, a bulk edit): what it changed, so undo and redo can
+-- replay it backwards or forwards by appending, never by rewriting history.
+CREATE TABLE actions (
+  seq        INTEGER PRIMARY KEY,
+  id         TEXT NOT NULL UNIQUE,
+  annotator  TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  changes    TEXT NOT NULL CHECK (json_valid(changes)),
+  state      TEXT NOT NULL DEFAULT 'done' CHECK (state IN ('done', 'undone', 'discarded')),
+  created_at TEXT NOT NULL
+);
+CREATE INDEX actions_annotator ON actions(annotator, state, seq);
+
+ALTER TABLE classes ADD COLUMN deleted_at TEXT;
+CREATE INDEX images_added ON images(added_at);
+CREATE INDEX images_file_name ON images(file_name);
+`,
+  run: (db) => recomputeConsensus(db)
+})
 
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].id

@@ -44,7 +44,7 @@ export const CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
+  "img-src 'self' data: blob: studio-file:",
   "connect-src 'self'",
   "font-src 'self'",
   "object-src 'none'",

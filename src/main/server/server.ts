@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { extname, join, resolve, sep } from 'node:path'
 import { dispatch } from '../app/dispatch'
+import { projectFile } from '../project/project-files'
+import { projectByKey } from '../project/registry'
 import { createHandlers } from '../app/handlers'
 import type { Session } from '../app/session'
 import { bearer, cookieValue, CSP, hostAllowed, TOKEN_COOKIE, tokenMatches } from './security'
@@ -100,6 +102,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     createReadStream(file).pipe(res)
   }
 
+  const serveProjectFile = async (res: ServerResponse, rest: string): Promise<void> => {
+    const slash = rest.indexOf('/')
+    const project = slash > 0 ? projectByKey(rest.slice(0, slash)) : undefined
+    if (!project || project !== opts.session.project) return send(res, 404, 'not found')
+    const file = await projectFile(project, rest.slice(slash + 1))
+    if (!file) return send(res, 404, 'not found')
+    res.writeHead(200, { 'Content-Type': file.contentType, 'Cache-Control': 'private, max-age=3600', 'X-Content-Type-Options': 'nosniff' })
+    res.end(file.body)
+  }
+
   const openEventStream = (req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
     res.write(': connected\n\n')
@@ -121,6 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`)
       if (!authorised(req, url)) return send(res, 401, 'missing or wrong token')
       if (url.pathname === '/api/events' && req.method === 'GET') return openEventStream(req, res)
+      if (url.pathname.startsWith('/files/') && req.method === 'GET') return serveProjectFile(res, url.pathname.slice('/files/'.length))
       if (url.pathname.startsWith('/api/')) {
         if (req.method !== 'POST') return send(res, 405, 'use POST')
         const body = await readBody(req)

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { LATEST_SCHEMA } from '../../../src/main/db/migrations'
 import { addAnnotations } from '../../../src/main/db/repos/annotations'
 import { insertImage } from '../../../src/main/db/repos/images'
 import { createProject, openProject, PROJECT_DIRS } from '../../../src/main/project/project'
@@ -24,7 +25,7 @@ describe('projects', () => {
     const p = createProject(dir, { classes: ['angry', 'happy', 'sad'], name: 'Emotions' })
     for (const sub of PROJECT_DIRS) expect(existsSync(join(dir, sub))).toBe(true)
     const s = p.summary()
-    expect(s).toMatchObject({ name: 'Emotions', imageCount: 0, labeledShare: 0, classCount: 3, schemaVersion: 1 })
+    expect(s).toMatchObject({ name: 'Emotions', imageCount: 0, labeledShare: 0, classCount: 3, schemaVersion: LATEST_SCHEMA })
     expect(s.classes.map((c) => c.name)).toEqual(['angry', 'happy', 'sad'])
     p.close()
   })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../connection'
+import { recomputeConsensus } from './consensus'
 
 /**
  * Each annotator's current label per image is their latest row. The consensus is the class
@@ -33,15 +34,14 @@ export function addAnnotations(db: Db, rows: NewAnnotation[], actionId: string =
   const at = new Date().toISOString()
   db.transaction(() => {
     for (const r of rows) insert.run(r.imageId, r.classId, r.annotator, r.source ?? 'manual', actionId, at)
+    recomputeConsensus(db, new Set(rows.map((r) => r.imageId)))
   })()
   return actionId
 }
 
 export function labeledImageCount(db: Db): number {
   return (
-    db
-      .prepare(`SELECT count(*) AS n FROM (${CONSENSUS_SQL}) c JOIN images i ON i.id = c.image_id WHERE i.excluded = 0`)
-      .get() as { n: number }
+    db.prepare('SELECT count(*) AS n FROM image_labels l JOIN images i ON i.id = l.image_id WHERE i.excluded = 0').get() as { n: number }
   ).n
 }
 
@@ -53,10 +53,15 @@ export function annotatorCounts(db: Db): { name: string; count: number }[] {
 }
 
 export function consensusLabel(db: Db, imageId: number): number | null {
-  const row = db.prepare(`SELECT class_id FROM (${CONSENSUS_SQL}) WHERE image_id = ?`).get(imageId) as
-    | { class_id: number }
-    | undefined
+  const row = db.prepare('SELECT class_id FROM image_labels WHERE image_id = ?').get(imageId) as { class_id: number } | undefined
   return row?.class_id ?? null
+}
+
+/** Each annotator's current label on an image (cleared labels left out). */
+export function currentLabels(db: Db, imageId: number): { annotator: string; classId: number }[] {
+  return db
+    .prepare(`SELECT annotator, class_id AS classId FROM (${CURRENT_SQL}) WHERE image_id = ? AND class_id IS NOT NULL ORDER BY annotator`)
+    .all(imageId) as { annotator: string; classId: number }[]
 }
 
 export function history(db: Db, imageId: number): { classId: number | null; annotator: string; at: string }[] {

@@ -2,7 +2,6 @@ import type { ClassInfo } from '../../../shared/domain'
 import { defaultClassColour, defaultClassKey } from '../../../shared/presets'
 import { StudioError } from '../../../shared/errors'
 import type { Db } from '../connection'
-import { CONSENSUS_SQL } from './annotations'
 
 export interface ClassRow {
   id: number
@@ -13,15 +12,15 @@ export interface ClassRow {
 }
 
 export function listClasses(db: Db): ClassRow[] {
-  return db.prepare('SELECT id, name, key, colour, position FROM classes ORDER BY position, id').all() as ClassRow[]
+  return db.prepare('SELECT id, name, key, colour, position FROM classes WHERE deleted_at IS NULL ORDER BY position, id').all() as ClassRow[]
 }
 
 export function addClass(db: Db, name: string, opts: { key?: string | null; colour?: string } = {}): ClassRow {
-  const existing = db.prepare('SELECT id FROM classes WHERE name = ?').get(name)
+  const existing = db.prepare('SELECT id FROM classes WHERE name = ? AND deleted_at IS NULL').get(name)
   if (existing) throw new StudioError('conflict', `a class named "${name}" already exists`, 'name')
-  const position = (db.prepare('SELECT coalesce(max(position) + 1, 0) AS p FROM classes').get() as { p: number }).p
+  const position = (db.prepare('SELECT coalesce(max(position) + 1, 0) AS p FROM classes WHERE deleted_at IS NULL').get() as { p: number }).p
   let key = opts.key === undefined ? defaultClassKey(position) : opts.key
-  if (key !== null && db.prepare('SELECT 1 FROM classes WHERE key = ?').get(key)) key = null
+  if (key !== null && db.prepare('SELECT 1 FROM classes WHERE key = ? AND deleted_at IS NULL').get(key)) key = null
   const colour = opts.colour ?? defaultClassColour(position)
   const info = db
     .prepare('INSERT INTO classes (name, key, colour, position, created_at) VALUES (?, ?, ?, ?, ?)')
@@ -30,16 +29,15 @@ export function addClass(db: Db, name: string, opts: { key?: string | null; colo
 }
 
 export function classByName(db: Db, name: string): ClassRow | undefined {
-  return db.prepare('SELECT id, name, key, colour, position FROM classes WHERE name = ?').get(name) as ClassRow | undefined
+  return db.prepare('SELECT id, name, key, colour, position FROM classes WHERE name = ? AND deleted_at IS NULL').get(name) as ClassRow | undefined
 }
 
 /** Classes with how many non-excluded images have each as their consensus label. */
 export function classesWithCounts(db: Db): ClassInfo[] {
   const counts = new Map<number, number>()
   const rows = db
-    .prepare(`SELECT c.class_id AS classId, count(*) AS n FROM (${CONSENSUS_SQL}) c
-              JOIN images i ON i.id = c.image_id WHERE i.excluded = 0 AND c.class_id IS NOT NULL
-              GROUP BY c.class_id`)
+    .prepare(`SELECT l.class_id AS classId, count(*) AS n FROM image_labels l
+              JOIN images i ON i.id = l.image_id WHERE i.excluded = 0 GROUP BY l.class_id`)
     .all() as { classId: number; n: number }[]
   for (const r of rows) counts.set(r.classId, r.n)
   return listClasses(db).map((c) => ({ ...c, imageCount: counts.get(c.id) ?? 0 }))
