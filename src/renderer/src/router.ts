@@ -2,12 +2,14 @@ import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-rou
 import HomeView from './views/HomeView.vue'
 import OverviewView from './views/OverviewView.vue'
 import NotBuiltView from './views/NotBuiltView.vue'
+import LabelView from './views/LabelView.vue'
+import LibraryView from './views/LibraryView.vue'
 
 /** The areas of a project; the ones later issues build show what they will do, honestly. */
 export const AREAS = [
   { path: 'overview', label: 'Overview', built: true, about: '' },
-  { path: 'library', label: 'Library', built: false, about: 'Browse, filter and bulk-edit every image of the project.' },
-  { path: 'label', label: 'Label', built: false, about: 'Keyboard-first labeling with undo and several annotators.' },
+  { path: 'library', label: 'Library', built: true, about: '' },
+  { path: 'label', label: 'Label', built: true, about: '' },
   { path: 'review', label: 'Review', built: false, about: 'Walk the images flagged as likely mislabeled, duplicated or leaking.' },
   { path: 'dashboard', label: 'Dashboard', built: false, about: 'Class balance, class x environment and class x subgroup.' },
   { path: 'train', label: 'Train', built: false, about: 'Preflight checklist and one-click staged fine-tuning.' },
@@ -18,6 +20,8 @@ export const AREAS = [
 const routes: RouteRecordRaw[] = [
   { path: '/', name: 'home', component: HomeView },
   { path: '/overview', name: 'overview', component: OverviewView, meta: { needsProject: true } },
+  { path: '/library', name: 'library', component: LibraryView, meta: { needsProject: true } },
+  { path: '/label', name: 'label', component: LabelView, meta: { needsProject: true } },
   ...AREAS.filter((a) => !a.built).map((a) => ({
     path: `/${a.path}`,
     name: a.path,
