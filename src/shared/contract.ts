@@ -81,6 +81,7 @@ export const channels = {
   ),
   'library.ids': channel<{ ids: number[] }>()(z.object({ filter: libraryFilterSchema, sort: librarySortSchema }).strict()),
   'library.facets': channel<Facets>()(empty),
+  'library.cards': channel<ImageCard[]>()(z.object({ ids: z.array(id).max(1000) }).strict()),
   'image.detail': channel<ImageDetail>()(z.object({ id, annotator, blind: z.boolean().optional() }).strict()),
   'label.set': channel<ActionResult>()(z.object({ imageIds, classId: id.nullable(), annotator }).strict()),
   'label.setField': channel<ActionResult>()(

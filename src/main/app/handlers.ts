@@ -7,7 +7,7 @@ import { agreementReport } from '../analysis/agreement'
 import { CURRENT_SQL } from '../db/repos/annotations'
 import { label, redo, setField, undo, undoState, type ActionSummary } from '../labeling/actions'
 import { classImpact, createClass, deleteClass, mergeClasses, recolourClass, renameClass, reorderClasses, setClassKey } from '../labeling/classes'
-import { facets, imageDetail, queryIds, queryImages } from '../labeling/library'
+import { cardsByIds, facets, imageDetail, queryIds, queryImages } from '../labeling/library'
 import type { ActionResult } from '../../shared/domain'
 import type { Session } from './session'
 
@@ -61,6 +61,7 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'library.query': (req) => queryImages(db(), req.filter, req.sort, req.offset, req.limit),
     'library.ids': (req) => ({ ids: queryIds(db(), req.filter, req.sort) }),
     'library.facets': () => facets(db()),
+    'library.cards': (req) => cardsByIds(db(), req.ids),
     'image.detail': (req) => imageDetail(db(), req.id, req.annotator, req.blind ?? false),
     'label.set': (req) => acted(label(db(), req.annotator, req.imageIds, req.classId)),
     'label.setField': (req) => {

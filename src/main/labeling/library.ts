@@ -147,3 +147,11 @@ export function facets(db: Db): Facets {
     splitHints: db.prepare('SELECT DISTINCT split_hint FROM images WHERE split_hint IS NOT NULL ORDER BY split_hint').pluck().all() as string[]
   }
 }
+
+/** Cards for the given ids, in that order (ids that no longer exist are left out). */
+export function cardsByIds(db: Db, ids: number[]): ImageCard[] {
+  if (!ids.length) return []
+  const rows = db.prepare(`${CARD} ${FROM} WHERE i.id IN (${ids.map(() => '?').join(',')})`).all(...ids) as Record<string, unknown>[]
+  const byId = new Map(rows.map((r) => [r.id as number, toCard(r)]))
+  return ids.flatMap((id) => byId.get(id) ?? [])
+}

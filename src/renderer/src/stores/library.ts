@@ -1,11 +1,13 @@
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef } from 'vue'
+import { computed, ref } from 'vue'
 import type { ActionResult } from '../../../shared/domain'
 import type { Facets, ImageCard, LibraryFilter, LibrarySort } from '../../../shared/library'
 import { errorMessage, useApi } from '../services/api'
 import { useAnnotatorStore } from './annotator'
 
 const CHUNK = 200
+/** Chunks kept around the view; far-away ones are dropped so 100,000 images never sit in memory. */
+const KEEP_CHUNKS = 12
 
 /**
  * The grid's data: the filter, a sparse cache of cards fetched in chunks as rows scroll into
@@ -15,7 +17,9 @@ export const useLibraryStore = defineStore('library', () => {
   const filter = ref<LibraryFilter>({})
   const sort = ref<LibrarySort>('added')
   const total = ref(0)
-  const cards = shallowRef(new Map<number, ImageCard>())
+  // A plain map plus a version: updating one chunk must not copy or re-wrap every card seen so far.
+  const cards = new Map<number, ImageCard>()
+  const version = ref(0)
   const selected = ref(new Set<number>())
   const anchor = ref<number | null>(null)
   const facets = ref<Facets | null>(null)
@@ -23,6 +27,8 @@ export const useLibraryStore = defineStore('library', () => {
   const canUndo = ref(false)
   const canRedo = ref(false)
   const loading = new Set<number>()
+  /** Every id in the filter, in order: the grid pages through it, select-all is a copy of it. */
+  let allIds: number[] = []
   let generation = 0
 
   const selectedCount = computed(() => selected.value.size)
@@ -30,19 +36,22 @@ export const useLibraryStore = defineStore('library', () => {
   async function refresh(): Promise<void> {
     generation++
     loading.clear()
-    cards.value = new Map()
+    cards.clear()
+    version.value++
     const api = useApi()
     try {
-      const [page, f, state] = await Promise.all([
-        api.library.query({ filter: filter.value, sort: sort.value, offset: 0, limit: CHUNK }),
+      const [list, f, state] = await Promise.all([
+        api.library.ids({ filter: filter.value, sort: sort.value }),
         api.library.facets({}),
         api.label.undoState({ annotator: useAnnotatorStore().name })
       ])
-      total.value = page.total
+      allIds = list.ids
+      const first = await api.library.cards({ ids: allIds.slice(0, CHUNK) })
+      total.value = allIds.length
       facets.value = f
       canUndo.value = state.canUndo
       canRedo.value = state.canRedo
-      store(0, page.items)
+      store(0, first)
       loading.add(0)
       error.value = null
     } catch (err) {
@@ -51,9 +60,22 @@ export const useLibraryStore = defineStore('library', () => {
   }
 
   function store(offset: number, items: ImageCard[]): void {
-    const next = new Map(cards.value)
-    items.forEach((card, i) => next.set(offset + i, card))
-    cards.value = next
+    items.forEach((card, i) => cards.set(offset + i, card))
+    version.value++
+  }
+
+  /** The card at a grid index, or undefined while its chunk loads; reactive through `version`. */
+  function card(index: number): ImageCard | undefined {
+    void version.value
+    return cards.get(index)
+  }
+
+  function evict(centre: number): void {
+    for (const c of [...loading]) {
+      if (Math.abs(c - centre) <= KEEP_CHUNKS) continue
+      loading.delete(c)
+      for (let i = c * CHUNK; i < (c + 1) * CHUNK; i++) cards.delete(i)
+    }
   }
 
   /** Makes sure the cards from index `from` to `to` are loaded (or loading). */
@@ -61,12 +83,14 @@ export const useLibraryStore = defineStore('library', () => {
     const gen = generation
     const first = Math.floor(Math.max(0, from) / CHUNK)
     const last = Math.floor(Math.max(0, Math.min(to, total.value - 1)) / CHUNK)
+    evict(first)
     for (let c = first; c <= last; c++) {
       if (loading.has(c)) continue
       loading.add(c)
-      const page = await useApi().library.query({ filter: filter.value, sort: sort.value, offset: c * CHUNK, limit: CHUNK })
+      // By id, not OFFSET: a chunk deep in 100,000 images costs the same as the first.
+      const items = await useApi().library.cards({ ids: allIds.slice(c * CHUNK, (c + 1) * CHUNK) })
       if (gen !== generation) return
-      store(c * CHUNK, page.items)
+      store(c * CHUNK, items)
     }
   }
 
@@ -79,24 +103,23 @@ export const useLibraryStore = defineStore('library', () => {
 
   /** Click: select one; ctrl/cmd: toggle; shift: the range from the last click. */
   function click(index: number, mode: 'one' | 'toggle' | 'range'): void {
-    const card = cards.value.get(index)
-    if (!card) return
+    const clicked = cards.get(index)
+    if (!clicked) return
     const next = new Set(mode === 'one' ? [] : selected.value)
     if (mode === 'range' && anchor.value !== null) {
       const [a, b] = [Math.min(anchor.value, index), Math.max(anchor.value, index)]
       for (let i = a; i <= b; i++) {
-        const c = cards.value.get(i)
+        const c = cards.get(i)
         if (c) next.add(c.id)
       }
-    } else if (mode === 'toggle' && next.has(card.id)) next.delete(card.id)
-    else next.add(card.id)
+    } else if (mode === 'toggle' && next.has(clicked.id)) next.delete(clicked.id)
+    else next.add(clicked.id)
     if (mode !== 'range') anchor.value = index
     selected.value = next
   }
 
-  async function selectAll(): Promise<void> {
-    const { ids } = await useApi().library.ids({ filter: filter.value, sort: sort.value })
-    selected.value = new Set(ids)
+  function selectAll(): void {
+    selected.value = new Set(allIds)
   }
 
   function clearSelection(): void {
@@ -126,7 +149,7 @@ export const useLibraryStore = defineStore('library', () => {
   const redo = () => act(() => useApi().label.redo({ annotator: annotator() }))
 
   return {
-    filter, sort, total, cards, selected, selectedCount, facets, error, canUndo, canRedo,
+    filter, sort, total, card, selected, selectedCount, facets, error, canUndo, canRedo,
     refresh, ensure, setFilter, click, selectAll, clearSelection, labelSelected, excludeSelected, setFieldSelected, undo, redo
   }
 })
