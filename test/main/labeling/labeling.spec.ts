@@ -163,3 +163,37 @@ describe('class management', () => {
     expect(history(p.db, ids[2]).map((h) => h.classId)).toEqual([cls.sad, null]) // history kept
   })
 })
+
+describe('two windows on one project', () => {
+  it('share one connection, and interleaved labels on the same image are all kept once', async () => {
+    const { Session } = await import('../../../src/main/app/session')
+    const { createHandlers } = await import('../../../src/main/app/handlers')
+    const { dispatch } = await import('../../../src/main/app/dispatch')
+    const dir = p.dir
+    p.close()
+    const a = new Session({ configDir: tempDir(), transport: 'electron', nativeDialogs: true })
+    const b = new Session({ configDir: tempDir(), transport: 'electron', nativeDialogs: true })
+    await a.open(dir)
+    await b.open(dir) // the second window reuses the first's connection instead of being locked out
+    expect(b.project).toBe(a.project)
+    const ha = createHandlers(a)
+    const hb = createHandlers(b)
+    const calls = []
+    for (let i = 0; i < 10; i++) {
+      calls.push(dispatch(ha, 'label.set', { imageIds: [ids[0]], classId: cls.happy, annotator: 'ann' }))
+      calls.push(dispatch(hb, 'label.set', { imageIds: [ids[0]], classId: cls.sad, annotator: 'bob' }))
+    }
+    const results = await Promise.all(calls)
+    expect(results.every((r) => r.ok)).toBe(true)
+    const db = a.requireProject().db
+    expect(db.prepare('SELECT count(*) FROM annotations WHERE image_id = ?').pluck().get(ids[0])).toBe(20)
+    expect(imageDetail(db, ids[0], 'x', false).labels).toEqual([
+      { annotator: 'ann', classId: cls.happy },
+      { annotator: 'bob', classId: cls.sad }
+    ])
+    await a.dispose()
+    expect(b.requireProject().db.open).toBe(true) // still open for the other window
+    await b.dispose()
+    p = openProject(dir) // released: the afterEach can close it
+  })
+})
