@@ -27,10 +27,10 @@ describe('projects in the browser', () => {
     await page.waitForSelector('[data-test=overview]')
     expect(await page.textContent('[data-test=overview-name]')).toBe('Emotion study')
     expect(await page.textContent('[data-test=tile-classes]')).toContain('7')
-    const rows = await page.locator('[data-test=class-table] tbody tr').allInnerTexts()
-    expect(rows.map((r) => r.replace(/\s+/g, ' ').trim())).toEqual([
-      '1 angry 0', '2 disgust 0', '3 fear 0', '4 happy 0', '5 sad 0', '6 surprise 0', '7 neutral 0'
-    ])
+    const rows = await page.$$eval('[data-test=class-table] tbody tr', (trs) =>
+      trs.map((tr) => `${(tr.querySelector('.key-input') as HTMLInputElement).value} ${tr.querySelector('[data-test=class-name]')?.textContent?.trim()} ${tr.querySelector('.num')?.textContent?.trim()}`)
+    )
+    expect(rows).toEqual(['1 angry 0', '2 disgust 0', '3 fear 0', '4 happy 0', '5 sad 0', '6 surprise 0', '7 neutral 0'])
     await page.screenshot({ path: shot('02-overview-new-project'), fullPage: true })
 
     // the navigation reaches the areas that later issues fill, and says so honestly
