@@ -4,6 +4,7 @@ import type { ActionResult } from '../../../shared/domain'
 import type { Facets, ImageCard, LibraryFilter, LibrarySort } from '../../../shared/library'
 import { errorMessage, useApi } from '../services/api'
 import { useAnnotatorStore } from './annotator'
+import { useProjectStore } from './project'
 
 const CHUNK = 200
 /** Chunks kept around the view; far-away ones are dropped so 100,000 images never sit in memory. */
@@ -35,6 +36,7 @@ export const useLibraryStore = defineStore('library', () => {
 
   async function refresh(): Promise<void> {
     generation++
+    void useProjectStore().refresh().catch(() => undefined)
     loading.clear()
     cards.clear()
     version.value++

@@ -65,10 +65,15 @@ export const useProjectStore = defineStore('project', () => {
     }
   }
 
+  /** Re-reads the counts after labeling: label events skip this to keep each keypress cheap. */
+  async function refresh(): Promise<void> {
+    if (summary.value) summary.value = await useApi().project.summary({})
+  }
+
   function dispose(): void {
     unsubscribe?.()
     unsubscribe = null
   }
 
-  return { summary, recent, app, busy, error, isOpen, init, create, open, close, forget, chooseFolder, dispose }
+  return { summary, recent, app, busy, error, isOpen, init, create, open, close, forget, chooseFolder, refresh, dispose }
 })
