@@ -1,0 +1,175 @@
+// Stage 1: the backbone frozen, the head trained on cached embeddings. A hand-written loop
+// rather than fit(): shuffling is seeded, class weights weigh each sample's loss, the flip view
+// of each image is drawn per epoch, cancel is checked between batches, and the best epoch's
+// weights are kept and restored (early stopping on validation loss).
+import * as tf from '@tensorflow/tfjs'
+import { buildHead, type HeadConfig } from './head'
+
+export interface EmbeddedSet {
+  /** One or more views per image (original, flipped), each `dim` long. */
+  views: Float32Array[][]
+  /** Class index 0..classes-1 per image. */
+  labels: Int32Array
+  dim: number
+}
+
+export interface EpochMetrics {
+  stage: number
+  epoch: number
+  loss: number
+  accuracy: number
+  valLoss: number | null
+  valAccuracy: number | null
+  imagesPerSecond: number
+  ms: number
+}
+
+export interface Stage1Result {
+  model: tf.Sequential
+  history: EpochMetrics[]
+  bestEpoch: number
+  stoppedEarly: boolean
+  cancelled: boolean
+}
+
+export interface Stage1Hooks {
+  onEpoch?: (m: EpochMetrics) => void
+  signal?: AbortSignal
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function batchTensors(set: EmbeddedSet, idx: number[], pickView: (i: number) => number, classes: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const x = new Float32Array(idx.length * set.dim)
+  idx.forEach((i, k) => x.set(set.views[i][pickView(i)], k * set.dim))
+  return {
+    x: tf.tensor2d(x, [idx.length, set.dim]),
+    y: tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => set.labels[i]), 'int32'), classes).toFloat() as tf.Tensor2D)
+  }
+}
+
+/** Mean cross-entropy and accuracy of the model on a set (original views only). */
+export function evaluateSet(model: tf.LayersModel, set: EmbeddedSet, classes: number, batch = 512): { loss: number; accuracy: number; probs: Float32Array } {
+  const n = set.labels.length
+  const probs = new Float32Array(n * classes)
+  let loss = 0
+  let correct = 0
+  for (let s = 0; s < n; s += batch) {
+    const idx = Array.from({ length: Math.min(batch, n - s) }, (_, k) => s + k)
+    const p = tf.tidy(() => {
+      const { x } = batchTensors(set, idx, () => 0, classes)
+      return model.predict(x) as tf.Tensor2D
+    })
+    const data = p.dataSync() as Float32Array
+    p.dispose()
+    probs.set(data, s * classes)
+    idx.forEach((i, k) => {
+      const row = data.subarray(k * classes, (k + 1) * classes)
+      loss -= Math.log(Math.max(row[set.labels[i]], 1e-7))
+      let arg = 0
+      for (let c = 1; c < classes; c++) if (row[c] > row[arg]) arg = c
+      if (arg === set.labels[i]) correct++
+    })
+  }
+  return { loss: n ? loss / n : 0, accuracy: n ? correct / n : 0, probs }
+}
+
+export async function trainStage1(
+  train: EmbeddedSet,
+  val: EmbeddedSet | null,
+  classes: number,
+  classWeights: number[],
+  cfg: HeadConfig,
+  hooks: Stage1Hooks = {}
+): Promise<Stage1Result> {
+  if (train.labels.length === 0) throw new Error('no training images: every image is in validation or excluded')
+  const model = buildHead(train.dim, classes, cfg)
+  const optimizer = tf.train.adam(cfg.learningRate)
+  const random = rng(cfg.seed)
+  const weightsOf = tf.tensor1d(classWeights)
+  const history: EpochMetrics[] = []
+  let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null }
+  let sinceBest = 0
+  let cancelled = false
+  let stoppedEarly = false
+  try {
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const started = performance.now()
+      const order = Array.from({ length: train.labels.length }, (_, i) => i)
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1))
+        ;[order[i], order[j]] = [order[j], order[i]]
+      }
+      let lossSum = 0
+      let correct = 0
+      for (let s = 0; s < order.length; s += cfg.batchSize) {
+        if (hooks.signal?.aborted) {
+          cancelled = true
+          break
+        }
+        const idx = order.slice(s, s + cfg.batchSize)
+        const { x, y } = batchTensors(train, idx, (i) => Math.floor(random() * train.views[i].length), classes)
+        let hits: tf.Tensor | null = null
+        const stats = tf.tidy(() => {
+          const w = tf.gather(weightsOf, tf.argMax(y, 1))
+          const cost = optimizer.minimize(() => {
+            const probs = model.apply(x, { training: true }) as tf.Tensor2D
+            // Kept past minimize's own tidy, so accuracy costs no second forward pass.
+            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')))
+            const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))
+            return tf.mean(tf.mul(ce, w)) as tf.Scalar
+          }, true) as tf.Scalar
+          return tf.stack([tf.mul(cost, idx.length), hits!])
+        })
+        const [l, h] = stats.dataSync()
+        stats.dispose()
+        ;(hits as tf.Tensor | null)?.dispose()
+        x.dispose()
+        y.dispose()
+        lossSum += l
+        correct += h
+        await tf.nextFrame() // lets cancel and progress through on a busy event loop
+      }
+      if (cancelled) break
+      const seen = order.length
+      const v = val && val.labels.length ? evaluateSet(model, val, classes) : null
+      const ms = performance.now() - started
+      const m: EpochMetrics = {
+        stage: 1,
+        epoch,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        valLoss: v?.loss ?? null,
+        valAccuracy: v?.accuracy ?? null,
+        imagesPerSecond: seen / (ms / 1000),
+        ms
+      }
+      history.push(m)
+      hooks.onEpoch?.(m)
+      const monitored = m.valLoss ?? m.loss
+      if (monitored < best.loss - 1e-6) {
+        best.weights?.forEach((t) => t.dispose())
+        best = { loss: monitored, epoch, weights: model.getWeights().map((t) => t.clone()) }
+        sinceBest = 0
+      } else if (++sinceBest >= cfg.patience) {
+        stoppedEarly = true
+        break
+      }
+    }
+    if (best.weights) model.setWeights(best.weights)
+    return { model, history, bestEpoch: best.epoch, stoppedEarly, cancelled }
+  } finally {
+    best.weights?.forEach((t) => t.dispose())
+    weightsOf.dispose()
+    optimizer.dispose()
+  }
+}
