@@ -8,7 +8,8 @@ export default defineConfig({
   main: {
     resolve: { alias },
     build: {
-      rollupOptions: { input: { index: resolve('src/main/index.ts') } }
+      // The training worker is its own entry: worker_threads loads it by file name.
+      rollupOptions: { input: { index: resolve('src/main/index.ts'), 'training-worker': resolve('src/main/training/worker.ts') } }
     }
   },
   preload: {

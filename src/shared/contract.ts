@@ -6,7 +6,11 @@ import { libraryFilterSchema, librarySortSchema, type Facets, type ImageCard, ty
 import type {
   ActionResult,
   AppInfo,
+  BackboneInfo,
   ClassImpact,
+  RunEpoch,
+  RunInfo,
+  TrainingEvent,
   ImportReport,
   JobStarted,
   JobEnd,
@@ -107,6 +111,28 @@ export const channels = {
   'classes.impact': channel<ClassImpact>()(z.object({ classId: id }).strict()),
   'classes.merge': channel<ProjectSummary>()(z.object({ sourceId: id, targetId: id }).strict()),
   'classes.delete': channel<ProjectSummary>()(z.object({ classId: id, clearLabels: z.boolean().optional() }).strict()),
+  'training.start': channel<JobStarted>()(
+    z
+      .object({
+        backbone: z.string().max(100).optional(),
+        size: z.number().int().min(16).max(512).optional(),
+        split: z
+          .union([
+            z.object({ kind: z.enum(['stratified', 'subject']), validation: z.number().min(0.05).max(0.9), seed: z.number().int().min(0) }).strict(),
+            z.object({ kind: z.literal('environment'), validationEnvironments: z.array(z.string().max(200)).min(1).max(50) }).strict(),
+            z.object({ kind: z.literal('column') }).strict()
+          ])
+          .optional(),
+        weights: z.enum(['inverse', 'effective', 'off']).optional(),
+        epochs: z.number().int().min(1).max(500).optional(),
+        seed: z.number().int().min(0).max(2 ** 31).optional(),
+        flip: z.boolean().optional()
+      })
+      .strict()
+  ),
+  'training.runs': channel<RunInfo[]>()(empty),
+  'training.backbones': channel<BackboneInfo[]>()(empty),
+  'training.epochs': channel<RunEpoch[]>()(z.object({ runId: id }).strict()),
   'dialog.chooseFolder': channel<{ path: string | null }>()(
     z.object({ purpose: z.enum(['open', 'create', 'import']), defaultPath: pathField.optional() }).strict()
   ),
@@ -133,6 +159,7 @@ export interface Events {
   'project.changed': ProjectSummary | null
   /** Labels or metadata of these images changed (another tab or window, undo, bulk edit). */
   'images.changed': { imageIds: number[]; annotator: string; kind: string }
+  'training.event': TrainingEvent
   'job.progress': JobProgress
   'job.end': JobEnd
 }
@@ -144,7 +171,7 @@ export interface JobResults {
   relink: { relinked: number; stillMissing: number; scanned: number }
 }
 
-export const EVENT_NAMES: EventName[] = ['project.changed', 'images.changed', 'job.progress', 'job.end']
+export const EVENT_NAMES: EventName[] = ['project.changed', 'images.changed', 'training.event', 'job.progress', 'job.end']
 
 export function isEventName(name: unknown): name is EventName {
   return typeof name === 'string' && (EVENT_NAMES as string[]).includes(name)

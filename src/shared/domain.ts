@@ -118,3 +118,51 @@ export interface ClassImpact {
   /** Images whose consensus is this class. */
   consensus: number
 }
+
+export interface RunInfo {
+  id: number
+  status: 'queued' | 'running' | 'completed' | 'cancelled' | 'failed' | 'interrupted'
+  backbone: string | null
+  backend: string | null
+  startedAt: string
+  endedAt: string | null
+  error: string | null
+  config: Record<string, unknown>
+  summary: Record<string, unknown> | null
+}
+
+export interface RunEpoch {
+  stage: number
+  epoch: number
+  loss: number | null
+  accuracy: number | null
+  valLoss: number | null
+  valAccuracy: number | null
+  imagesPerSecond: number | null
+  durationMs: number | null
+}
+
+/** What the trainer reports while a run is going, relayed to the page. */
+export interface TrainingEvent {
+  jobId: string
+  type: 'backend' | 'stageBegin' | 'progress' | 'epochEnd' | 'stageEnd' | 'runEnd'
+  stage?: number
+  description?: string
+  name?: string
+  phase?: string
+  done?: number
+  total?: number
+  metrics?: RunEpoch & { ms: number }
+  status?: string
+  error?: string
+}
+
+export interface BackboneInfo {
+  id: string
+  name: string
+  provenance: string
+  sizes: number[]
+  defaultSize: number
+  featureDim: number
+  fineTunable: boolean
+}

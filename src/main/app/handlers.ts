@@ -9,6 +9,9 @@ import { label, redo, setField, undo, undoState, type ActionSummary } from '../l
 import { classImpact, createClass, deleteClass, mergeClasses, recolourClass, renameClass, reorderClasses, setClassKey } from '../labeling/classes'
 import { cardsByIds, facets, imageDetail, queryIds, queryImages } from '../labeling/library'
 import type { ActionResult } from '../../shared/domain'
+import { listRuns, runEpochs } from '../db/repos/runs'
+import { runTraining } from '../training/runner'
+import { BACKBONES } from '../training/backbones'
 import type { Session } from './session'
 
 export type Handler<C extends ChannelName> = (req: ParsedReq<C>) => Promise<Res<C>> | Res<C>
@@ -89,6 +92,31 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'classes.impact': (req) => classImpact(db(), req.classId),
     'classes.merge': (req) => classesChanged(() => mergeClasses(db(), req.sourceId, req.targetId)),
     'classes.delete': (req) => classesChanged(() => deleteClass(db(), req.classId, req.clearLabels ?? false)),
+    'training.start': (req) => {
+      const started = session.startJob('train', (project, ctx) =>
+        runTraining(
+          project,
+          { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip },
+          {
+            signal: ctx.signal,
+            onEvent: (e) => {
+              const base = { jobId: started.jobId }
+              if (e.type === 'epochEnd') session.emit('training.event', { ...base, type: 'epochEnd', metrics: { ...e.metrics, durationMs: e.metrics.ms } })
+              else if (e.type === 'progress') session.emit('training.event', { ...base, type: 'progress', phase: e.phase, done: e.done, total: e.total })
+              else if (e.type === 'stageBegin') session.emit('training.event', { ...base, type: 'stageBegin', stage: e.stage, description: e.description })
+              else if (e.type === 'backend') session.emit('training.event', { ...base, type: 'backend', name: e.name })
+              else if (e.type === 'stageEnd') session.emit('training.event', { ...base, type: 'stageEnd', stage: e.stage })
+              else session.emit('training.event', { ...base, type: 'runEnd', status: e.status, error: e.error })
+            }
+          }
+        )
+      )
+      return started
+    },
+    'training.runs': () => listRuns(db()),
+    'training.backbones': () =>
+      BACKBONES.map((b) => ({ id: b.id, name: b.name, provenance: b.provenance, sizes: b.sizes, defaultSize: b.defaultSize, featureDim: b.featureDim, fineTunable: b.fineTunable })),
+    'training.epochs': (req) => runEpochs(db(), req.runId),
     'dialog.chooseFolder': shell.chooseFolder ?? desktopOnly,
     'dialog.chooseFile': shell.chooseFile ?? desktopOnly,
     'job.cancel': (req) => ({ cancelled: session.jobs.cancel(req.jobId) })

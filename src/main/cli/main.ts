@@ -4,9 +4,10 @@ import { infoCommand } from './commands/info'
 import { initCommand } from './commands/init'
 import { relinkCommand } from './commands/relink'
 import { serveCommand } from './commands/serve'
+import { trainCommand } from './commands/train'
 import { EXIT_OK, EXIT_USAGE, processIo, reportError, type Command, type Io } from './io'
 
-export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, serveCommand]
+export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, trainCommand, serveCommand]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

@@ -48,9 +48,57 @@ function rng(seed: number): () => number {
   }
 }
 
-function batchTensors(set: EmbeddedSet, idx: number[], pickView: (i: number) => number, classes: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+/** Per-feature mean and 1/std of the training set. */
+export interface Standardization {
+  mean: Float32Array
+  inv: Float32Array
+}
+
+/**
+ * Backbone features are far from centred (ReLU outputs, pixel intensities): a head trained on
+ * them raw can sit at chance. Training sees standardized features; afterwards the scaling is
+ * folded into the first Dense layer, so the saved head takes raw features and needs no extra step.
+ */
+export function standardization(set: EmbeddedSet): Standardization {
+  const mean = new Float64Array(set.dim)
+  const sq = new Float64Array(set.dim)
+  let n = 0
+  for (const views of set.views)
+    for (const v of views) {
+      n++
+      for (let d = 0; d < set.dim; d++) {
+        mean[d] += v[d]
+        sq[d] += v[d] * v[d]
+      }
+    }
+  const m = new Float32Array(set.dim)
+  const inv = new Float32Array(set.dim)
+  for (let d = 0; d < set.dim; d++) {
+    m[d] = mean[d] / Math.max(1, n)
+    const variance = Math.max(0, sq[d] / Math.max(1, n) - m[d] * m[d])
+    inv[d] = 1 / Math.max(Math.sqrt(variance), 1e-3)
+  }
+  return { mean: m, inv }
+}
+
+/** Makes the model compute on raw features what it computed on standardized ones. */
+export function foldStandardization(model: tf.LayersModel, norm: Standardization): void {
+  const first = model.layers.find((l) => l.getClassName() === 'Dense')!
+  const [kernel, bias] = first.getWeights()
+  const folded = tf.tidy(() => {
+    const inv = tf.tensor2d(norm.inv, [norm.inv.length, 1])
+    const w = kernel.mul(inv)
+    const shift = tf.matMul(tf.tensor2d(norm.mean, [1, norm.mean.length]), w).reshape(bias.shape)
+    return [w, bias.sub(shift)]
+  })
+  first.setWeights(folded)
+  folded.forEach((t) => t.dispose())
+}
+
+function batchTensors(set: EmbeddedSet, idx: number[], pickView: (i: number) => number, classes: number, norm?: Standardization): { x: tf.Tensor2D; y: tf.Tensor2D } {
   const x = new Float32Array(idx.length * set.dim)
   idx.forEach((i, k) => x.set(set.views[i][pickView(i)], k * set.dim))
+  if (norm) for (let j = 0; j < x.length; j++) x[j] = (x[j] - norm.mean[j % set.dim]) * norm.inv[j % set.dim]
   return {
     x: tf.tensor2d(x, [idx.length, set.dim]),
     y: tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => set.labels[i]), 'int32'), classes).toFloat() as tf.Tensor2D)
@@ -58,7 +106,7 @@ function batchTensors(set: EmbeddedSet, idx: number[], pickView: (i: number) => 
 }
 
 /** Mean cross-entropy and accuracy of the model on a set (original views only). */
-export function evaluateSet(model: tf.LayersModel, set: EmbeddedSet, classes: number, batch = 512): { loss: number; accuracy: number; probs: Float32Array } {
+export function evaluateSet(model: tf.LayersModel, set: EmbeddedSet, classes: number, norm?: Standardization, batch = 512): { loss: number; accuracy: number; probs: Float32Array } {
   const n = set.labels.length
   const probs = new Float32Array(n * classes)
   let loss = 0
@@ -66,7 +114,7 @@ export function evaluateSet(model: tf.LayersModel, set: EmbeddedSet, classes: nu
   for (let s = 0; s < n; s += batch) {
     const idx = Array.from({ length: Math.min(batch, n - s) }, (_, k) => s + k)
     const p = tf.tidy(() => {
-      const { x } = batchTensors(set, idx, () => 0, classes)
+      const { x } = batchTensors(set, idx, () => 0, classes, norm)
       return model.predict(x) as tf.Tensor2D
     })
     const data = p.dataSync() as Float32Array
@@ -93,6 +141,7 @@ export async function trainStage1(
 ): Promise<Stage1Result> {
   if (train.labels.length === 0) throw new Error('no training images: every image is in validation or excluded')
   const model = buildHead(train.dim, classes, cfg)
+  const norm = standardization(train)
   const optimizer = tf.train.adam(cfg.learningRate)
   const random = rng(cfg.seed)
   const weightsOf = tf.tensor1d(classWeights)
@@ -117,7 +166,7 @@ export async function trainStage1(
           break
         }
         const idx = order.slice(s, s + cfg.batchSize)
-        const { x, y } = batchTensors(train, idx, (i) => Math.floor(random() * train.views[i].length), classes)
+        const { x, y } = batchTensors(train, idx, (i) => Math.floor(random() * train.views[i].length), classes, norm)
         let hits: tf.Tensor | null = null
         const stats = tf.tidy(() => {
           const w = tf.gather(weightsOf, tf.argMax(y, 1))
@@ -141,7 +190,7 @@ export async function trainStage1(
       }
       if (cancelled) break
       const seen = order.length
-      const v = val && val.labels.length ? evaluateSet(model, val, classes) : null
+      const v = val && val.labels.length ? evaluateSet(model, val, classes, norm) : null
       const ms = performance.now() - started
       const m: EpochMetrics = {
         stage: 1,
@@ -166,6 +215,7 @@ export async function trainStage1(
       }
     }
     if (best.weights) model.setWeights(best.weights)
+    foldStandardization(model, norm)
     return { model, history, bestEpoch: best.epoch, stoppedEarly, cancelled }
   } finally {
     best.weights?.forEach((t) => t.dispose())

@@ -4,6 +4,7 @@ import OverviewView from './views/OverviewView.vue'
 import NotBuiltView from './views/NotBuiltView.vue'
 import LabelView from './views/LabelView.vue'
 import LibraryView from './views/LibraryView.vue'
+import TrainView from './views/TrainView.vue'
 
 /** The areas of a project; the ones later issues build show what they will do, honestly. */
 export const AREAS = [
@@ -12,7 +13,7 @@ export const AREAS = [
   { path: 'label', label: 'Label', built: true, about: '' },
   { path: 'review', label: 'Review', built: false, about: 'Walk the images flagged as likely mislabeled, duplicated or leaking.' },
   { path: 'dashboard', label: 'Dashboard', built: false, about: 'Class balance, class x environment and class x subgroup.' },
-  { path: 'train', label: 'Train', built: false, about: 'Preflight checklist and one-click staged fine-tuning.' },
+  { path: 'train', label: 'Train', built: true, about: '' },
   { path: 'evaluate', label: 'Evaluate', built: false, about: 'Confusion matrix, per-class and per-environment results, calibration.' },
   { path: 'export', label: 'Export', built: false, about: 'The model with its labels, preprocessing spec and model card.' }
 ] as const
@@ -22,6 +23,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/overview', name: 'overview', component: OverviewView, meta: { needsProject: true } },
   { path: '/library', name: 'library', component: LibraryView, meta: { needsProject: true } },
   { path: '/label', name: 'label', component: LabelView, meta: { needsProject: true } },
+  { path: '/train', name: 'train', component: TrainView, meta: { needsProject: true } },
   ...AREAS.filter((a) => !a.built).map((a) => ({
     path: `/${a.path}`,
     name: a.path,

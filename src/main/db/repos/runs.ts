@@ -60,3 +60,24 @@ export function getRun(db: Db, runId: number): { id: number; status: RunStatus; 
     | undefined
   return r && { ...r, config: JSON.parse(r.config) }
 }
+
+export function listRuns(db: Db): RunRow[] {
+  return (
+    db.prepare('SELECT id, status, backbone, backend, started_at AS startedAt, ended_at AS endedAt, error, config, summary FROM runs ORDER BY id DESC').all() as (Omit<RunRow, 'config' | 'summary'> & {
+      config: string
+      summary: string | null
+    })[]
+  ).map((r) => ({ ...r, config: JSON.parse(r.config) as Record<string, unknown>, summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null }))
+}
+
+export interface RunRow {
+  id: number
+  status: RunStatus
+  backbone: string | null
+  backend: string | null
+  startedAt: string
+  endedAt: string | null
+  error: string | null
+  config: Record<string, unknown>
+  summary: Record<string, unknown> | null
+}

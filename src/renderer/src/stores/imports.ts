@@ -1,8 +1,9 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { Req } from '../../../shared/contract'
-import type { ImportReport, JobProgress } from '../../../shared/domain'
+import type { ImportReport, JobEnd, JobProgress } from '../../../shared/domain'
 import { errorMessage, useApi } from '../services/api'
+import { endedJob, trackJobEnds } from '../services/jobs'
 
 type Status = 'idle' | 'running' | 'completed' | 'cancelled' | 'failed'
 
@@ -26,21 +27,25 @@ export const useImportStore = defineStore('imports', () => {
   function listen(): void {
     if (offs.length) return
     const api = useApi()
+    trackJobEnds()
     offs = [
       api.on('job.progress', (p) => {
         if (p.jobId === jobId.value) progress.value = p
       }),
       api.on('job.end', (e) => {
-        if (e.jobId !== jobId.value) return
-        status.value = e.status
-        if (e.status === 'failed') error.value = e.error ?? 'the import failed'
-        const result = e.result as (ImportReport & { report?: undefined }) | { report: ImportReport; truthFile: string } | undefined
-        if (result && 'report' in result && result.report) {
-          report.value = result.report
-          truthFile.value = result.truthFile
-        } else if (result) report.value = result as ImportReport
+        if (e.jobId === jobId.value) ended(e)
       })
     ]
+  }
+
+  function ended(e: JobEnd): void {
+    status.value = e.status
+    if (e.status === 'failed') error.value = e.error ?? 'the import failed'
+    const result = e.result as (ImportReport & { report?: undefined }) | { report: ImportReport; truthFile: string } | undefined
+    if (result && 'report' in result && result.report) {
+      report.value = result.report
+      truthFile.value = result.truthFile
+    } else if (result) report.value = result as ImportReport
   }
 
   async function begin(k: 'import' | 'demo', start: () => Promise<{ jobId: string }>): Promise<void> {
@@ -53,6 +58,8 @@ export const useImportStore = defineStore('imports', () => {
     error.value = null
     try {
       jobId.value = (await start()).jobId
+      const early = endedJob(jobId.value)
+      if (early) ended(early)
     } catch (err) {
       status.value = 'failed'
       error.value = errorMessage(err)

@@ -1,0 +1,128 @@
+// Embedding throughput: camera-sized JPEGs (640x480) through nsfwjs's MobileNetV2 at 128 px,
+// batch 32, into an empty cache: in this thread, and split over worker threads (wasm runs one
+// thread per tfjs instance in Node, so two cores need two instances); the raw-pixels baseline
+// for comparison. "wall" is the whole call (worker start-up, model loading and the first, slower
+// batch included); "computing" is the rate once the model is loaded, summed over workers.
+// Run: node bin/run-ts.mjs bench/embeddings.ts [N] [runs]
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { initBackend } from '../src/main/training/backend'
+import { embed, embedParallel, type EmbeddingOptions, type EmbeddingRequest, type EmbeddingResult } from '../src/main/training/embeddings'
+import { median, peakRssMiB, table, writeResult } from './common'
+
+const N = Number(process.argv[2] ?? 512)
+const RUNS = Number(process.argv[3] ?? 3)
+const SRC = join(tmpdir(), `ff-bench-embed-photos-${N}`)
+
+/** Smooth gradients, a disc and sensor noise: JPEG decode then costs what a photo's does. */
+async function makePhotos(): Promise<EmbeddingRequest[]> {
+  if (!existsSync(SRC) || readdirSync(SRC).length < N) {
+    rmSync(SRC, { recursive: true, force: true })
+    mkdirSync(SRC, { recursive: true })
+    const w = 640
+    const h = 480
+    let state = 99
+    const rand = () => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32
+    for (let i = 0; i < N; i++) {
+      const raw = Buffer.alloc(w * h * 3)
+      const [cx, cy, r] = [rand() * w, rand() * h, 50 + rand() * 150]
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const o = (y * w + x) * 3
+          const inside = (x - cx) ** 2 + (y - cy) ** 2 < r * r
+          const noise = (rand() - 0.5) * 24
+          raw[o] = Math.max(0, Math.min(255, (inside ? 210 : (x * 255) / w) + noise))
+          raw[o + 1] = Math.max(0, Math.min(255, (inside ? 140 : (y * 255) / h) + noise))
+          raw[o + 2] = Math.max(0, Math.min(255, ((i * 11) % 255) + noise))
+        }
+      writeFileSync(join(SRC, `p${i}.jpg`), await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85 }).toBuffer())
+    }
+  }
+  return Array.from({ length: N }, (_, i) => {
+    const path = join(SRC, `p${i}.jpg`)
+    return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') }
+  })
+}
+
+type Run = (cacheDir: string, images: EmbeddingRequest[], opts: EmbeddingOptions) => Promise<EmbeddingResult>
+
+interface Case {
+  label: string
+  backbone: string
+  size: number
+  workers: number
+  run: Run
+}
+
+async function once(c: Case, images: EmbeddingRequest[]): Promise<{ wall: number; compute: number }> {
+  const cacheDir = join(tmpdir(), `ff-bench-embed-cache-${process.pid}`)
+  rmSync(cacheDir, { recursive: true, force: true })
+  const t0 = performance.now()
+  const r = await c.run(cacheDir, images, { backbone: c.backbone, size: c.size, batchSize: 32 })
+  const s = (performance.now() - t0) / 1000
+  rmSync(cacheDir, { recursive: true, force: true })
+  if (r.computed !== images.length) throw new Error(`${c.label}: computed ${r.computed} of ${images.length}`)
+  console.log(`${c.label}: ${s.toFixed(2)} s, ${(images.length / s).toFixed(1)} images/s (${r.imagesPerSecond.toFixed(1)} computing), load ${loadavg()[0].toFixed(2)}`)
+  return { wall: images.length / s, compute: r.imagesPerSecond }
+}
+
+async function main(): Promise<void> {
+  // Other processes on the machine skew every figure here: say how busy it was.
+  const loadBefore = loadavg()[0]
+  const backend = await initBackend()
+  console.log(`backend ${backend.name} (simd ${backend.simd}); preparing ${N} JPEGs of 640x480 in ${SRC} ...`)
+  const images = await makePhotos()
+  const cores = availableParallelism()
+  const cases: Case[] = [
+    { label: 'MobileNetV2 (nsfwjs), 1 thread', backbone: 'mobilenetv2-nsfwjs', size: 128, workers: 1, run: embed },
+    {
+      label: `MobileNetV2 (nsfwjs), ${cores} worker threads`,
+      backbone: 'mobilenetv2-nsfwjs',
+      size: 128,
+      workers: cores,
+      run: (dir, imgs, opts) => embedParallel(dir, imgs, { ...opts, workers: cores })
+    },
+    { label: 'raw pixels 24x24, 1 thread', backbone: 'pixels', size: 24, workers: 1, run: embed }
+  ]
+  // Cases take turns, run after run, so a burst of other work on the machine hits all of them.
+  const wall = cases.map(() => [] as number[])
+  const compute = cases.map(() => [] as number[])
+  for (let run = 0; run < RUNS; run++) {
+    for (const [i, c] of cases.entries()) {
+      const r = await once(c, images)
+      wall[i].push(r.wall)
+      compute[i].push(r.compute)
+    }
+  }
+  const single = median(wall[0])
+  const rows = cases.map((c, i) => [
+    c.label,
+    `${c.size} px`,
+    median(wall[i]).toFixed(1),
+    Math.max(...wall[i]).toFixed(1),
+    median(compute[i]).toFixed(1),
+    c.backbone === cases[0].backbone ? `${(median(wall[i]) / single).toFixed(2)}x (best ${(Math.max(...wall[i]) / Math.max(...wall[0])).toFixed(2)}x)` : '-'
+  ])
+  const results = cases.map((c, i) => ({
+    case: c.label,
+    backbone: c.backbone,
+    size: c.size,
+    workers: c.workers,
+    imagesPerSecond: median(wall[i]),
+    bestImagesPerSecond: Math.max(...wall[i]),
+    computeImagesPerSecond: median(compute[i]),
+    runs: wall[i],
+    computeRuns: compute[i]
+  }))
+  const markdown =
+    `Embedding ${N} JPEGs (640x480) into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
+    table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread'], rows)
+  const load = { before: loadBefore, after: loadavg()[0] }
+  console.log(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)}`)
+  writeResult('embeddings', { images: N, runs: RUNS, backend: backend.name, simd: backend.simd, peakRssMiB: peakRssMiB(), loadAverage: load, results }, markdown)
+}
+
+await main()

@@ -1,0 +1,228 @@
+// The feature extractors the studio can put a head on. An entry is plain data (the UI lists it,
+// a model card quotes its provenance); its loader lives in LOADERS under the same id. Adding a
+// backbone means one BACKBONES entry plus one loader, and the registry test covers it.
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import type { Normalization, PreprocessSpec, ResizePolicy } from './preprocess'
+
+export interface Backbone {
+  id: string
+  name: string
+  /** Where the weights come from and what they were trained on, in one plain sentence. */
+  provenance: string
+  /** Input sizes (square, px) it can be built at. */
+  sizes: number[]
+  defaultSize: number
+  /** What loadPixels must produce for it: the normalisation its weights were trained with. */
+  normalization: Normalization
+  featureDim: number
+  /** Layer of the loaded model whose output is the feature vector; null without a model. */
+  featureLayer: string | null
+  fineTunable: boolean
+  /**
+   * Where the network can be cut for unfreezing, bottom to top: each name is the last layer of a
+   * block, so "unfreeze the top k blocks" makes trainable every layer after blocks[length - k - 1].
+   */
+  blocks: string[]
+}
+
+export interface FeatureExtractor {
+  /** The Keras-style model (input -> features) for fine-tuning, every layer frozen; null without weights. */
+  model: tf.LayersModel | null
+  /** Preprocessed batch [n, size, size, 3] to features [n, featureDim], in inference mode. */
+  extract(batch: tf.Tensor4D): tf.Tensor2D
+  dispose(): void
+}
+
+export const BACKBONES: Backbone[] = [
+  {
+    id: 'mobilenetv2-nsfwjs',
+    name: 'MobileNetV2 (nsfwjs)',
+    provenance:
+      'MobileNetV2 (alpha 1.0) weights shipped, quantised to 8 bits, in the nsfwjs 4.4.0 npm package: Keras ImageNet ' +
+      'weights that its authors (GantMan/nsfw_model) then trained at 224 px on pixels scaled to 0..1 to sort NSFW ' +
+      'categories (drawings, hentai, neutral, porn, sexy), so its features serve that task, not ImageNet classification.',
+    sizes: [96, 128, 160, 224],
+    // 128 px: a third of 224's compute per image, which is what makes fine-tuning bearable on wasm.
+    defaultSize: 128,
+    // Not Keras MobileNetV2's usual -1..1: nsfwjs's infer() divides by 255 and nothing else, and
+    // the nsfw_model training scripts rescaled by 1/255, so the shipped weights expect 0..1.
+    normalization: 'zero1',
+    featureDim: 1280,
+    featureLayer: 'feature_pool',
+    fineTunable: true,
+    blocks: [
+      'expanded_conv_project_BN',
+      'block_1_project_BN',
+      'block_2_add',
+      'block_3_project_BN',
+      'block_4_add',
+      'block_5_add',
+      'block_6_project_BN',
+      'block_7_add',
+      'block_8_add',
+      'block_9_add',
+      'block_10_project_BN',
+      'block_11_add',
+      'block_12_add',
+      'block_13_project_BN',
+      'block_14_add',
+      'block_15_add',
+      'block_16_project_BN',
+      'out_relu'
+    ]
+  },
+  {
+    id: 'pixels',
+    name: 'Raw pixels (24x24 grey)',
+    provenance:
+      'No weights: the image downsampled to 24x24 and averaged to grey (ITU-R BT.601 luma), as a baseline that any ' +
+      'pretrained backbone has to beat.',
+    sizes: [24],
+    defaultSize: 24,
+    normalization: 'zero1',
+    featureDim: 24 * 24,
+    featureLayer: null,
+    fineTunable: false,
+    blocks: []
+  }
+]
+
+const LUMA = [0.299, 0.587, 0.114]
+
+function pixelsExtractor(size: number): FeatureExtractor {
+  return {
+    model: null,
+    extract: (batch) =>
+      tf.tidy(() => {
+        checkBatch(batch, size)
+        return batch.mul(tf.tensor1d(LUMA)).sum(3).reshape([batch.shape[0], size * size]) as tf.Tensor2D
+      }),
+    dispose: () => {}
+  }
+}
+
+function modelExtractor(model: tf.LayersModel, size: number): FeatureExtractor {
+  return {
+    model,
+    extract: (batch) => {
+      checkBatch(batch, size)
+      return model.predict(batch, { batchSize: Math.max(1, batch.shape[0]) }) as tf.Tensor2D
+    },
+    dispose: () => model.dispose()
+  }
+}
+
+function checkBatch(batch: tf.Tensor4D, size: number): void {
+  const [, h, w, c] = batch.shape
+  if (h !== size || w !== size || c !== 3) throw new Error(`expected a batch of ${size}x${size}x3 images, got [${batch.shape.join(', ')}]`)
+}
+
+/** The files nsfwjs ships: a Keras 2.2.4 topology + manifest, and the weights as one base64 string. */
+function nsfwjsArtifacts(): { topology: KerasModelJson; specs: tf.io.WeightsManifestEntry[]; weights: ArrayBuffer } {
+  const require = createRequire(import.meta.url)
+  // The package's exports map hides dist/models, so find it from the entry point it does export.
+  const dir = join(dirname(require.resolve('nsfwjs')), '..', 'models', 'mobilenet_v2')
+  const json = require(join(dir, 'model.min.js')) as { modelTopology: KerasModelJson; weightsManifest: tf.io.WeightsManifestConfig }
+  const shardFile = join(dir, 'group1-shard1of1.min.js')
+  const shard = require(shardFile) as unknown
+  // A 3.5 MB string nobody needs once decoded: keep it out of the module cache.
+  delete require.cache[shardFile]
+  if (typeof shard !== 'string') throw new Error(`${shardFile} did not export the weights as a base64 string`)
+  const bytes = Buffer.from(shard, 'base64')
+  return {
+    topology: json.modelTopology,
+    specs: json.weightsManifest.flatMap((group) => group.weights),
+    weights: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+  }
+}
+
+interface KerasLayerJson {
+  name: string
+  class_name: string
+  config: Record<string, unknown>
+  inbound_nodes: unknown[]
+}
+
+interface KerasModelJson {
+  model_config: { class_name: string; config: { name: string; layers: KerasLayerJson[]; input_layers: unknown[]; output_layers: unknown[] } }
+  [key: string]: unknown
+}
+
+/**
+ * nsfwjs's network ends in AveragePooling2D(7x7) + Flatten + its NSFW classifier, which only fits
+ * a 224 px input. The topology is rewritten before anything is built: the input resized, every
+ * layer after out_relu dropped, and a global average pool added as the output. At 224 px that
+ * pool computes exactly what the 7x7 pool + Flatten did; at other sizes it still gives 1280-d.
+ * Convolution weights do not depend on spatial size, so the shipped weights load unchanged.
+ */
+function nsfwjsTopologyAt(topology: KerasModelJson, size: number, featureLayer: string): KerasModelJson {
+  const copy = structuredClone(topology)
+  const config = copy.model_config.config
+  const cut = config.layers.findIndex((l) => l.name === 'out_relu')
+  if (cut < 0 || config.layers[0].class_name !== 'InputLayer') throw new Error('the nsfwjs MobileNetV2 topology is not the one this loader knows')
+  config.layers = config.layers.slice(0, cut + 1)
+  config.layers[0].config.batch_input_shape = [null, size, size, 3]
+  config.layers.push({
+    name: featureLayer,
+    class_name: 'GlobalAveragePooling2D',
+    config: { name: featureLayer, trainable: true, data_format: 'channels_last' },
+    inbound_nodes: [[['out_relu', 0, 0, {}]]]
+  })
+  config.output_layers = [[featureLayer, 0, 0]]
+  delete copy.training_config
+  return copy
+}
+
+async function loadNsfwjsMobileNetV2(size: number, featureLayer: string): Promise<tf.LayersModel> {
+  const { topology, specs, weights } = nsfwjsArtifacts()
+  type ModelConfig = Parameters<typeof tf.models.modelFromJSON>[0]
+  const model = await tf.models.modelFromJSON({ modelTopology: nsfwjsTopologyAt(topology, size, featureLayer) } as unknown as ModelConfig)
+  const kept = new Set(model.weights.map((w) => w.originalName))
+  const decoded = tf.io.decodeWeights(weights, specs)
+  try {
+    const values: tf.NamedTensorMap = {}
+    for (const [name, tensor] of Object.entries(decoded)) if (kept.has(name)) values[name] = tensor
+    // Strict: a layer left with initialiser weights would be silently wrong features.
+    model.loadWeights(values, true)
+  } catch (err) {
+    model.dispose()
+    throw err
+  } finally {
+    tf.dispose(decoded)
+  }
+  // The file still carries its authors' last fine-tuning (frozen below block_11_expand); start
+  // from all-frozen instead, so which blocks train is the trainer's decision alone.
+  for (const layer of model.layers) layer.trainable = false
+  return model
+}
+
+const LOADERS: Record<string, (backbone: Backbone, size: number) => Promise<FeatureExtractor>> = {
+  'mobilenetv2-nsfwjs': async (b, size) => modelExtractor(await loadNsfwjsMobileNetV2(size, b.featureLayer!), size),
+  pixels: async (_, size) => pixelsExtractor(size)
+}
+
+export function getBackbone(id: string): Backbone {
+  const found = BACKBONES.find((b) => b.id === id)
+  if (!found) throw new Error(`unknown backbone "${id}"; known backbones: ${BACKBONES.map((b) => b.id).join(', ')}`)
+  return found
+}
+
+function checkSize(backbone: Backbone, size: number): void {
+  if (!backbone.sizes.includes(size)) throw new Error(`backbone ${backbone.id} takes input sizes ${backbone.sizes.join(', ')} (got ${size})`)
+}
+
+/** The preprocessing a backbone's inputs need at a given size. */
+export function preprocessSpecFor(id: string, size: number, resize: ResizePolicy = 'crop'): PreprocessSpec {
+  const backbone = getBackbone(id)
+  checkSize(backbone, size)
+  return { size, normalization: backbone.normalization, resize, colour: 'rgb' }
+}
+
+/** Builds the backbone at `size` on the active tfjs backend; the caller disposes it. */
+export async function loadFeatureExtractor(id: string, size: number): Promise<FeatureExtractor> {
+  const backbone = getBackbone(id)
+  checkSize(backbone, size)
+  return LOADERS[id](backbone, size)
+}
