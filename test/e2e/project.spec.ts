@@ -34,7 +34,7 @@ describe('projects in the browser', () => {
     await page.screenshot({ path: shot('02-overview-new-project'), fullPage: true })
 
     // the navigation reaches the areas that later issues fill, and says so honestly
-    await page.click('[data-test=nav-train]')
+    await page.click('[data-test=nav-review]')
     await page.waitForSelector('[data-test=not-built]')
     expect(await page.textContent('[data-test=not-built]')).toContain('Not built yet')
 
