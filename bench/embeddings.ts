@@ -57,16 +57,41 @@ interface Case {
   run: Run
 }
 
-async function once(c: Case, images: EmbeddingRequest[]): Promise<{ wall: number; compute: number }> {
+/** CPU time all processes spent busy so far, in seconds (Linux); null elsewhere. */
+function machineBusySeconds(): number | null {
+  try {
+    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    return (user + nice + system + irq + softirq) / 100
+  } catch {
+    return null
+  }
+}
+
+interface Sample {
+  wall: number
+  compute: number
+  /** Cores' worth of CPU other processes used meanwhile: on a shared machine, what skewed this run. */
+  others: number | null
+}
+
+async function once(c: Case, images: EmbeddingRequest[]): Promise<Sample> {
   const cacheDir = join(tmpdir(), `ff-bench-embed-cache-${process.pid}`)
   rmSync(cacheDir, { recursive: true, force: true })
+  const busy0 = machineBusySeconds()
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const r = await c.run(cacheDir, images, { backbone: c.backbone, size: c.size, batchSize: 32 })
   const s = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const busy1 = machineBusySeconds()
   rmSync(cacheDir, { recursive: true, force: true })
   if (r.computed !== images.length) throw new Error(`${c.label}: computed ${r.computed} of ${images.length}`)
-  console.log(`${c.label}: ${s.toFixed(2)} s, ${(images.length / s).toFixed(1)} images/s (${r.imagesPerSecond.toFixed(1)} computing), load ${loadavg()[0].toFixed(2)}`)
-  return { wall: images.length / s, compute: r.imagesPerSecond }
+  const others = busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1e6) / s
+  console.log(
+    `${c.label}: ${s.toFixed(2)} s, ${(images.length / s).toFixed(1)} images/s (${r.imagesPerSecond.toFixed(1)} computing), ` +
+      `other processes ${others === null ? '?' : others.toFixed(2)} cores`
+  )
+  return { wall: images.length / s, compute: r.imagesPerSecond, others }
 }
 
 async function main(): Promise<void> {
@@ -88,23 +113,18 @@ async function main(): Promise<void> {
     { label: 'raw pixels 24x24, 1 thread', backbone: 'pixels', size: 24, workers: 1, run: embed }
   ]
   // Cases take turns, run after run, so a burst of other work on the machine hits all of them.
-  const wall = cases.map(() => [] as number[])
-  const compute = cases.map(() => [] as number[])
-  for (let run = 0; run < RUNS; run++) {
-    for (const [i, c] of cases.entries()) {
-      const r = await once(c, images)
-      wall[i].push(r.wall)
-      compute[i].push(r.compute)
-    }
-  }
+  const samples = cases.map(() => [] as Sample[])
+  for (let run = 0; run < RUNS; run++) for (const [i, c] of cases.entries()) samples[i].push(await once(c, images))
+  const wall = samples.map((ss) => ss.map((x) => x.wall))
   const single = median(wall[0])
   const rows = cases.map((c, i) => [
     c.label,
     `${c.size} px`,
     median(wall[i]).toFixed(1),
     Math.max(...wall[i]).toFixed(1),
-    median(compute[i]).toFixed(1),
-    c.backbone === cases[0].backbone ? `${(median(wall[i]) / single).toFixed(2)}x (best ${(Math.max(...wall[i]) / Math.max(...wall[0])).toFixed(2)}x)` : '-'
+    median(samples[i].map((x) => x.compute)).toFixed(1),
+    c.backbone === cases[0].backbone ? `${(median(wall[i]) / single).toFixed(2)}x (best ${(Math.max(...wall[i]) / Math.max(...wall[0])).toFixed(2)}x)` : '-',
+    samples[i].map((x) => (x.others === null ? '?' : x.others.toFixed(2))).join(' / ')
   ])
   const results = cases.map((c, i) => ({
     case: c.label,
@@ -113,13 +133,12 @@ async function main(): Promise<void> {
     workers: c.workers,
     imagesPerSecond: median(wall[i]),
     bestImagesPerSecond: Math.max(...wall[i]),
-    computeImagesPerSecond: median(compute[i]),
-    runs: wall[i],
-    computeRuns: compute[i]
+    computeImagesPerSecond: median(samples[i].map((x) => x.compute)),
+    runs: samples[i]
   }))
   const markdown =
     `Embedding ${N} JPEGs (640x480) into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
-    table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread'], rows)
+    table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread', 'other processes, cores (per run)'], rows)
   const load = { before: loadBefore, after: loadavg()[0] }
   console.log(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)}`)
   writeResult('embeddings', { images: N, runs: RUNS, backend: backend.name, simd: backend.simd, peakRssMiB: peakRssMiB(), loadAverage: load, results }, markdown)

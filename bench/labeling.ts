@@ -61,7 +61,13 @@ async function scroll(images: number): Promise<ScrollResult> {
     await page.waitForTimeout(500)
     return await page.evaluate(async () => {
       let tasks: number[] = []
-      new PerformanceObserver((list) => list.getEntries().forEach((e) => tasks.push(e.duration))).observe({ type: 'longtask', buffered: false })
+      const when: string[] = []
+      new PerformanceObserver((list) =>
+        list.getEntries().forEach((e) => {
+          tasks.push(e.duration)
+          when.push(`${Math.round(e.startTime)}ms:${Math.round(e.duration)}`)
+        })
+      ).observe({ type: 'longtask', buffered: false })
       const el = document.querySelector<HTMLElement>('[data-test=grid]')!
       const start = performance.now()
       // A fast flick: a screen and a half per frame, top to bottom.
@@ -70,7 +76,7 @@ async function scroll(images: number): Promise<ScrollResult> {
         await new Promise((r) => requestAnimationFrame(() => r(null)))
       }
       await new Promise((r) => setTimeout(r, 300))
-      const fast = { longTasks: tasks.filter((d) => d > 50).length, worstMs: tasks.length ? Math.max(...tasks) : 0, seconds: (performance.now() - start) / 1000 }
+      const fast = { longTasks: tasks.filter((d) => d > 50).length, worstMs: tasks.length ? Math.max(...tasks) : 0, seconds: (performance.now() - start) / 1000, at: when.join(' '), startedAt: Math.round(start) }
       // Reading pace: about three screens a second, thumbnails loading as they come.
       el.scrollTop = el.scrollHeight / 2
       await new Promise((r) => setTimeout(r, 500))
