@@ -1,17 +1,10 @@
+import type { RunEpoch, RunInfo } from '../../../shared/domain'
 import type { Db } from '../connection'
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'cancelled' | 'failed' | 'interrupted'
+export type RunStatus = RunInfo['status']
 
-export interface EpochMetrics {
-  stage: number
-  epoch: number
-  loss: number | null
-  accuracy: number | null
-  valLoss: number | null
-  valAccuracy: number | null
-  imagesPerSecond: number | null
-  durationMs: number | null
-}
+/** One epoch's numbers, as the renderer gets them too. */
+export type EpochMetrics = RunEpoch
 
 export function createRun(db: Db, config: unknown, opts: { backend?: string; backbone?: string; splitId?: number } = {}): number {
   const info = db
@@ -70,14 +63,4 @@ export function listRuns(db: Db): RunRow[] {
   ).map((r) => ({ ...r, config: JSON.parse(r.config) as Record<string, unknown>, summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null }))
 }
 
-export interface RunRow {
-  id: number
-  status: RunStatus
-  backbone: string | null
-  backend: string | null
-  startedAt: string
-  endedAt: string | null
-  error: string | null
-  config: Record<string, unknown>
-  summary: Record<string, unknown> | null
-}
+export type RunRow = RunInfo
