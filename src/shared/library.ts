@@ -16,6 +16,8 @@ export const libraryFilterSchema = z
     /** Images whose annotators disagree. */
     disagreement: z.boolean().optional(),
     missing: z.boolean().optional(),
+    /** Images with an open (undecided, not stale) flag from label-noise review. */
+    flagged: z.boolean().optional(),
     splitHint: z.string().max(100).optional(),
     search: z.string().max(500).optional()
   })

@@ -44,6 +44,7 @@ function where(f: LibraryFilter): Where {
   }
   if (f.disagreement) clauses.push('l.distinct_classes > 1')
   if (f.missing) clauses.push('i.missing = 1')
+  if (f.flagged) clauses.push("EXISTS (SELECT 1 FROM flags g WHERE g.image_id = i.id AND g.status = 'open' AND g.stale = 0)")
   if (f.splitHint) {
     clauses.push('i.split_hint = ?')
     params.push(f.splitHint)

@@ -123,6 +123,11 @@ describe('library queries', () => {
     expect(countImages(p.db, { annotator: 'bob' })).toBe(1)
     expect(countImages(p.db, { search: 'img_00000' })).toBe(10)
     expect(countImages(p.db, { search: '%' })).toBe(0) // wildcards are literal
+    const flag = p.db.prepare("INSERT INTO flags (image_id, type, score, created_at, status, stale) VALUES (?, 'mislabeled', 0.9, 'now', ?, ?)")
+    flag.run(ids[2], 'open', 0)
+    flag.run(ids[3], 'kept', 0) // decided: no longer flagged
+    flag.run(ids[4], 'open', 1) // stale: the labels changed since
+    expect(queryIds(p.db, { flagged: true }, 'added')).toEqual([ids[2]])
     const page = queryImages(p.db, {}, 'name', 2, 3)
     expect(page.total).toBe(10)
     expect(page.items.map((i) => i.fileName)).toEqual(['img_000002.png', 'img_000003.png', 'img_000004.png'])
