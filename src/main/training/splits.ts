@@ -1,4 +1,4 @@
-// Validation splits for a training run. Pure and dependency-free so the trainer, the CLI, the
+// Validation splits for a training run. Pure (no I/O) so the trainer, the CLI, the
 // dashboard and the tests all get the same answer for the same images and method; the run stores
 // the assignment, so a seed only has to reproduce it on this code, not across versions.
 //
@@ -6,6 +6,7 @@
 // studio in both) inflates validation accuracy, so besides stratified random there are grouped
 // (by subject), held-out environment and user-defined splits, and every result reports its
 // composition and plain-language warnings rather than silently producing a lopsided split.
+import { mulberry32 } from '../util/random'
 
 export interface SplitItem {
   id: number
@@ -149,18 +150,6 @@ function checkSeed(seed: number): void {
 }
 
 // ---- randomness ----
-
-/** mulberry32: tiny, fast and good enough to shuffle; seeded so a run's split can be reproduced. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function shuffle<T>(values: T[], random: () => number): T[] {
   for (let i = values.length - 1; i > 0; i--) {

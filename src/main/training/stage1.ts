@@ -3,6 +3,7 @@
 // of each image is drawn per epoch, cancel is checked between batches, and the best epoch's
 // weights are kept and restored (early stopping on validation loss).
 import * as tf from '@tensorflow/tfjs'
+import { mulberry32 } from '../util/random'
 import { buildHead, type HeadConfig } from './head'
 
 export interface EmbeddedSet {
@@ -37,16 +38,6 @@ export interface Stage1Hooks {
   signal?: AbortSignal
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Per-feature mean and 1/std of the training set. */
 export interface Standardization {
@@ -143,7 +134,7 @@ export async function trainStage1(
   const model = buildHead(train.dim, classes, cfg)
   const norm = standardization(train)
   const optimizer = tf.train.adam(cfg.learningRate)
-  const random = rng(cfg.seed)
+  const random = mulberry32(cfg.seed)
   const weightsOf = tf.tensor1d(classWeights)
   const history: EpochMetrics[] = []
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null }

@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a tiny seeded generator, fast and good enough to shuffle, split and draw demo
+ * faces (not for cryptography). One implementation, so a seed means the same thing everywhere.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
