@@ -17,8 +17,7 @@ export function progressPrinter(io: Io, label: string, enabled = Boolean(process
       process.stderr.write(`\r${label}: ${done}${total ? ` / ${total} (${Math.round((100 * done) / total)}%)` : ''}   `)
     },
     end() {
-      if (shown) process.stderr.write('\n')
-      void io
+      if (shown) io.err('') // ends the meter's line
     }
   }
 }
