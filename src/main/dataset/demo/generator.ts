@@ -1,31 +1,19 @@
 // Public face of the demo dataset generator: a deterministic plan, and an async stream of rendered
 // images in index order. The importer and the `studio demo` command call only what is here.
 import { availableParallelism } from 'node:os'
-import { buildPlan } from './plan'
+import { buildPlan, type PlannedImage } from './plan'
 import { validateDemoOptions, type DemoOptions } from './options'
 import { renderDemoImage } from './render'
 
 export { DEMO_CLASSES, validateDemoOptions } from './options'
 export type { DemoOptions, NoiseKind } from './options'
 
-export interface DemoImage {
-  index: number
-  /** e.g. 'demo_000042.png' */
-  fileName: string
-  png: Buffer
-  /** The given label, wrong when `noisy`. */
-  label: string
-  trueLabel: string
-  noisy: boolean
-  environment: string
-  /** e.g. 's017' */
-  subject: string
-  /** At least age_band and gender_presentation (also skin_tone). */
-  attributes: Record<string, string>
-}
+/** A rendered demo image: its plan entry (the given, possibly wrong, label and the true one,
+ * environment, subject, attributes) plus the PNG bytes. */
+export type DemoImage = PlannedImage & { png: Buffer }
 
 /** The whole deterministic plan, without pixels: fast even for very large datasets. */
-export function planDemo(opts: DemoOptions): Omit<DemoImage, 'png'>[] {
+export function planDemo(opts: DemoOptions): PlannedImage[] {
   return buildPlan(validateDemoOptions(opts)).images
 }
 
@@ -67,7 +55,7 @@ export async function* generateDemo(opts: DemoOptions, signal?: AbortSignal): As
  * The truth file written beside a demo project: one row per image whose given label is wrong,
  * so a label-noise flagger can be scored (precision/recall against `noisy`).
  */
-export function demoTruthCsv(images: readonly Omit<DemoImage, 'png'>[]): string {
+export function demoTruthCsv(images: readonly PlannedImage[]): string {
   const rows = images.filter((im) => im.noisy).map((im) => `${im.fileName},${im.label},${im.trueLabel},${im.environment},${im.subject}`)
   return ['file_name,given_label,true_label,environment,subject', ...rows].join('\n') + '\n'
 }

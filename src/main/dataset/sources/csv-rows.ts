@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { parse } from 'csv-parse'
 import { StudioError } from '../../../shared/errors'
+import type { SourceEntry } from '../types'
 
 export interface CsvRow {
   line: number
@@ -65,4 +66,16 @@ export async function* csvRows(file: string, required: string[]): AsyncGenerator
     throw new StudioError('invalid_payload', `${file}${e.lines ? ` line ${e.lines}` : ''}: cannot parse CSV (${e.message})`, file)
   }
   if (!header) throw new StudioError('invalid_payload', `${file} is empty: expected a header line`, file)
+}
+
+/**
+ * The rows of a CSV source with the shared part done: a row with the wrong number of columns is
+ * turned into a skip (file and line), and `skip(reason)` makes one for the caller's own checks.
+ */
+export async function* checkedRows(file: string, rows: AsyncIterable<CsvRow>): AsyncGenerator<{ row: CsvRow; skip: (reason: string) => SourceEntry } | { skipped: SourceEntry }> {
+  for await (const row of rows) {
+    const skip = (reason: string): SourceEntry => ({ skipped: { file, line: row.line, reason } })
+    if (row.problem) yield { skipped: skip(row.problem) }
+    else yield { row, skip }
+  }
 }

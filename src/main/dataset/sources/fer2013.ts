@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import sharp from 'sharp'
 import { EMOTION7 } from '../../../shared/presets'
 import type { ImportSource, SourceEntry } from '../types'
-import { countRows, csvRows } from './csv-rows'
+import { checkedRows, countRows, csvRows } from './csv-rows'
 
 const SIDE = 48
 const USAGE_SPLIT: Record<string, string> = { training: 'train', publictest: 'validation', privatetest: 'test' }
@@ -30,12 +30,12 @@ export async function fer2013Source(file: string, opts: { environment?: string }
   const total = await countRows(csvFile).catch(() => null)
   const rows = csvRows(csvFile, ['emotion', 'pixels'])
   async function* entries(): AsyncGenerator<SourceEntry> {
-    for await (const row of rows) {
-      const skip = (reason: string): SourceEntry => ({ skipped: { file: csvFile, line: row.line, reason } })
-      if (row.problem) {
-        yield skip(row.problem)
+    for await (const checked of checkedRows(csvFile, rows)) {
+      if ('skipped' in checked) {
+        yield checked.skipped
         continue
       }
+      const { row, skip } = checked
       const id = Number(row.values.emotion)
       if (!Number.isInteger(id) || id < 0 || id >= EMOTION7.length) {
         yield skip(`emotion "${row.values.emotion}" is not an id 0-6`)

@@ -1,6 +1,6 @@
 import { basename, dirname, isAbsolute, resolve, sep } from 'node:path'
 import type { ImportItem, ImportSource, SourceEntry } from '../types'
-import { countRows, csvRows } from './csv-rows'
+import { checkedRows, countRows, csvRows } from './csv-rows'
 
 export interface ManifestOptions {
   /** Absolute paths are refused unless allowed: a shared manifest should not reach anywhere on disk. */
@@ -17,12 +17,12 @@ export async function manifestSource(file: string, opts: ManifestOptions = {}): 
   const total = await countRows(csvFile).catch(() => null)
   const rows = csvRows(csvFile, ['path'])
   async function* entries(): AsyncGenerator<SourceEntry> {
-    for await (const row of rows) {
-      const skip = (reason: string): SourceEntry => ({ skipped: { file: csvFile, line: row.line, reason } })
-      if (row.problem) {
-        yield skip(row.problem)
+    for await (const checked of checkedRows(csvFile, rows)) {
+      if ('skipped' in checked) {
+        yield checked.skipped
         continue
       }
+      const { row, skip } = checked
       const v = row.values
       const raw = v.path ?? ''
       if (!raw) {
