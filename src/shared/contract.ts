@@ -29,15 +29,10 @@ export const classNameField = z
   .min(1, 'class names must not be empty')
   .max(MAX_CLASS_NAME, `class names must be at most ${MAX_CLASS_NAME} characters`)
 
-const empty = z.object({}).strict()
-const id = z.number().int().min(1).max(2 ** 48)
-const annotator = z.string().trim().min(1, 'annotator name must not be empty').max(100)
-const imageIds = z.array(id).min(1, 'select at least one image').max(200_000)
-
-/** Declares a channel: its request schema, and its response type carried only as a type. */
-function channel<Res>() {
-  return <Req extends z.ZodType>(request: Req) => ({ request, response: undefined as unknown as Res })
-}
+import { annotator, channel, empty, id, imageIds } from './channels/base'
+import { evaluateChannels, type EvaluateJobResults } from './channels/evaluate'
+import { insightsChannels, type InsightsJobResults } from './channels/insights'
+import { reviewChannels, type ReviewJobResults } from './channels/review'
 
 export const channels = {
   'app.info': channel<AppInfo>()(empty),
@@ -139,7 +134,11 @@ export const channels = {
   'dialog.chooseFile': channel<{ path: string | null }>()(
     z.object({ purpose: z.enum(['import']), defaultPath: pathField.optional() }).strict()
   ),
-  'job.cancel': channel<{ cancelled: boolean }>()(z.object({ jobId: z.string().min(1).max(100) }).strict())
+  'job.cancel': channel<{ cancelled: boolean }>()(z.object({ jobId: z.string().min(1).max(100) }).strict()),
+  // Feature areas keep their channels in src/shared/channels/<area>.ts.
+  ...reviewChannels,
+  ...insightsChannels,
+  ...evaluateChannels
 } as const
 
 export type Channels = typeof channels
@@ -165,7 +164,7 @@ export interface Events {
 }
 export type EventName = keyof Events
 /** What a finished job carries in `job.end`'s result, by job kind. */
-export interface JobResults {
+export interface JobResults extends ReviewJobResults, InsightsJobResults, EvaluateJobResults {
   import: ImportReport
   demo: { report: ImportReport; truthFile: string; noisy: number }
   relink: { relinked: number; stillMissing: number; scanned: number }

@@ -12,6 +12,9 @@ import type { ActionResult } from '../../shared/domain'
 import { listRuns, runEpochs } from '../db/repos/runs'
 import { runTraining } from '../training/runner'
 import { BACKBONES } from '../training/backbones'
+import { evaluateHandlers } from './features/evaluate'
+import { insightsHandlers } from './features/insights'
+import { reviewHandlers } from './features/review'
 import type { Session } from './session'
 
 export type Handler<C extends ChannelName> = (req: ParsedReq<C>) => Promise<Res<C>> | Res<C>
@@ -119,6 +122,9 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'training.epochs': (req) => runEpochs(db(), req.runId),
     'dialog.chooseFolder': shell.chooseFolder ?? desktopOnly,
     'dialog.chooseFile': shell.chooseFile ?? desktopOnly,
-    'job.cancel': (req) => ({ cancelled: session.jobs.cancel(req.jobId) })
+    'job.cancel': (req) => ({ cancelled: session.jobs.cancel(req.jobId) }),
+    ...reviewHandlers(session),
+    ...insightsHandlers(session),
+    ...evaluateHandlers(session)
   }
 }

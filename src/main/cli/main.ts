@@ -5,9 +5,12 @@ import { initCommand } from './commands/init'
 import { relinkCommand } from './commands/relink'
 import { serveCommand } from './commands/serve'
 import { trainCommand } from './commands/train'
+import { evaluateCommands } from './commands/evaluate'
+import { insightsCommands } from './commands/insights'
+import { reviewCommands } from './commands/review'
 import { EXIT_OK, EXIT_USAGE, processIo, reportError, type Command, type Io } from './io'
 
-export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, trainCommand, serveCommand]
+export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, trainCommand, ...reviewCommands, ...insightsCommands, ...evaluateCommands, serveCommand]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))

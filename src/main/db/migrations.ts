@@ -175,4 +175,62 @@ CREATE INDEX images_file_name ON images(file_name);
   run: (db) => recomputeConsensus(db)
 })
 
+MIGRATIONS.push({
+  id: 3,
+  name: 'predictions, flag runs, review decisions, checklist overrides',
+  sql: `
+-- What a finished run predicted for each image it evaluated (its validation part at least), so
+-- evaluation, flags and dashboards read numbers without loading a model. probs is a JSON array
+-- in the order of the run's classes (runs.config.classes).
+CREATE TABLE run_predictions (
+  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  part     TEXT NOT NULL CHECK (part IN ('train', 'validation', 'test', 'other')),
+  label    INTEGER,            -- index of the true class in the run's classes, NULL if unlabeled
+  predicted INTEGER NOT NULL,  -- index of the arg-max class
+  probs    TEXT NOT NULL CHECK (json_valid(probs)),
+  PRIMARY KEY (run_id, image_id)
+) WITHOUT ROWID;
+CREATE INDEX run_predictions_image ON run_predictions(image_id);
+
+-- The user has looked at a run's confusion matrix (checklist item 9).
+ALTER TABLE runs ADD COLUMN confusion_viewed_at TEXT;
+
+-- One pass of a flagging method: what it ran on and what it estimated (e.g. the noise matrix).
+CREATE TABLE flag_runs (
+  id             INTEGER PRIMARY KEY,
+  type           TEXT NOT NULL,
+  source_version TEXT,
+  params         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+  stats          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(stats)),
+  created_at     TEXT NOT NULL
+);
+ALTER TABLE flags ADD COLUMN flag_run_id INTEGER REFERENCES flag_runs(id) ON DELETE SET NULL;
+CREATE INDEX flags_type_status ON flags(type, status, score);
+
+-- Every decision taken in the review queue, kept for later analysis (never rewritten).
+CREATE TABLE review_decisions (
+  id          INTEGER PRIMARY KEY,
+  flag_id     INTEGER REFERENCES flags(id) ON DELETE SET NULL,
+  image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  decision    TEXT NOT NULL CHECK (decision IN ('accept', 'keep', 'relabel', 'exclude', 'undo')),
+  from_class  INTEGER REFERENCES classes(id),
+  to_class    INTEGER REFERENCES classes(id),
+  annotator   TEXT NOT NULL,
+  action_id   TEXT,
+  created_at  TEXT NOT NULL
+);
+CREATE INDEX review_decisions_flag ON review_decisions(flag_id);
+
+-- Preflight checklist warnings the user chose to override, with their reason; copied into the
+-- config of each run started while they stand, and into its model card.
+CREATE TABLE checklist_overrides (
+  check_id   TEXT PRIMARY KEY,
+  reason     TEXT NOT NULL,
+  annotator  TEXT,
+  created_at TEXT NOT NULL
+);
+`
+})
+
 export const LATEST_SCHEMA = MIGRATIONS[MIGRATIONS.length - 1].id

@@ -1,0 +1,4 @@
+// Commands of dashboards and the preflight checklist (issue 8).
+import type { Command } from '../io'
+
+export const insightsCommands: Command[] = []
