@@ -7,7 +7,7 @@ import { startServer, type RunningServer } from '../../src/main/server/server'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const ARTIFACTS = resolve('artifacts/e2e')
-export const RENDERER = resolve('out/renderer')
+export const RENDERER = resolve(process.env.STUDIO_RENDERER_DIR ?? 'out/renderer')
 
 export interface Studio {
   server: RunningServer
