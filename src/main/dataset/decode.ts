@@ -12,6 +12,10 @@ export class ImageError extends Error {}
 
 // Every image is decoded once: sharp's operation cache would only hold memory.
 sharp.cache(false)
+// Many images are in flight at once (importer concurrency), so each needs only one libvips
+// thread; more only makes them fight over two cores. Measured on 400 640x480 JPEGs, 8 in flight:
+// 215 -> 247 images/s (same run, medians of 3).
+sharp.concurrency(1)
 
 export interface AnalysedImage {
   width: number
@@ -64,7 +68,9 @@ export async function analyseImage(bytes: Buffer): Promise<AnalysedImage> {
     let pipeline = sharp(bytes, INPUT)
     if (orientation > 1) pipeline = pipeline.rotate()
     const { data, info } = await pipeline
-      .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
+      // Linear is enough: shrink-on-load has already done the large reduction (JPEG decodes at
+      // 1/2..1/8 scale), what is left is under 2x, and it was ~10% faster than lanczos3 here.
+      .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true, kernel: 'linear' })
       .toColourspace('srgb')
       .removeAlpha()
       .raw()

@@ -20,8 +20,8 @@ export function planDemo(opts: DemoOptions): PlannedImage[] {
 /**
  * Renders the plan in index order. Several images are in flight at once: rasterising and PNG
  * encoding run on libuv's thread pool while JS draws the next SVG and adds noise, which is where
- * the speed on two cores comes from. sharp.concurrency() (libvips threads per image) is left as
- * the host set it: at ~100 px, splitting one image across threads costs more than it gains.
+ * the speed on two cores comes from. libvips runs one thread per image (decode.ts sets
+ * sharp.concurrency(1)): at ~100 px, splitting one image across threads costs more than it gains.
  */
 export async function* generateDemo(opts: DemoOptions, signal?: AbortSignal): AsyncGenerator<DemoImage> {
   const plan = buildPlan(validateDemoOptions(opts))
