@@ -4,7 +4,11 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import { freezeAll, functionExtractor, modelExtractor, type FeatureExtractor } from './backbones/extractor'
+import { FACE_EXPRESSION_BLOCKS, loadFaceExpressionNet } from './backbones/face-expression'
 import type { Normalization, PreprocessSpec, ResizePolicy } from './preprocess'
+
+export type { FeatureExtractor } from './backbones/extractor'
 
 export interface Backbone {
   id: string
@@ -25,14 +29,6 @@ export interface Backbone {
    * block, so "unfreeze the top k blocks" makes trainable every layer after blocks[length - k - 1].
    */
   blocks: string[]
-}
-
-export interface FeatureExtractor {
-  /** The Keras-style model (input -> features) for fine-tuning, every layer frozen; null without weights. */
-  model: tf.LayersModel | null
-  /** Preprocessed batch [n, size, size, 3] to features [n, featureDim], in inference mode. */
-  extract(batch: tf.Tensor4D): tf.Tensor2D
-  dispose(): void
 }
 
 export const BACKBONES: Backbone[] = [
@@ -74,6 +70,25 @@ export const BACKBONES: Backbone[] = [
     ]
   },
   {
+    id: 'face-expression-faceapi',
+    name: 'Face expression net (face-api)',
+    provenance:
+      "The feature extractor of FaceExpressionNet shipped in the @vladmandic/face-api 1.7.15 npm package " +
+      '(model/face_expression_model.bin, weights quantised to 8 bits; originally justadudewhohacks/face-api.js), ' +
+      'trained at 112 px to tell 7 facial expressions apart; rebuilt here as Keras layers around those weights, ' +
+      "with face-api's mean-RGB subtraction as its first layer and its 7-way classifier left out.",
+    sizes: [96, 112, 128],
+    // The size its weights were trained at, and the only one where features equal the library's.
+    defaultSize: 112,
+    // Pixels / 255 in; the model's own first layer, face_mean_rgb, then subtracts face-api's mean
+    // RGB / 255, which together is face-api's (pixel - mean) / 255.
+    normalization: 'zero1',
+    featureDim: 256,
+    featureLayer: 'feature_pool',
+    fineTunable: true,
+    blocks: FACE_EXPRESSION_BLOCKS
+  },
+  {
     id: 'pixels',
     name: 'Raw pixels (24x24 grey)',
     provenance:
@@ -92,31 +107,7 @@ export const BACKBONES: Backbone[] = [
 const LUMA = [0.299, 0.587, 0.114]
 
 function pixelsExtractor(size: number): FeatureExtractor {
-  return {
-    model: null,
-    extract: (batch) =>
-      tf.tidy(() => {
-        checkBatch(batch, size)
-        return batch.mul(tf.tensor1d(LUMA)).sum(3).reshape([batch.shape[0], size * size]) as tf.Tensor2D
-      }),
-    dispose: () => {}
-  }
-}
-
-function modelExtractor(model: tf.LayersModel, size: number): FeatureExtractor {
-  return {
-    model,
-    extract: (batch) => {
-      checkBatch(batch, size)
-      return model.predict(batch, { batchSize: Math.max(1, batch.shape[0]) }) as tf.Tensor2D
-    },
-    dispose: () => model.dispose()
-  }
-}
-
-function checkBatch(batch: tf.Tensor4D, size: number): void {
-  const [, h, w, c] = batch.shape
-  if (h !== size || w !== size || c !== 3) throw new Error(`expected a batch of ${size}x${size}x3 images, got [${batch.shape.join(', ')}]`)
+  return functionExtractor(size, (batch) => batch.mul(tf.tensor1d(LUMA)).sum(3).reshape([batch.shape[0], size * size]) as tf.Tensor2D)
 }
 
 /** The files nsfwjs ships: a Keras 2.2.4 topology + manifest, and the weights as one base64 string. */
@@ -194,12 +185,12 @@ async function loadNsfwjsMobileNetV2(size: number, featureLayer: string): Promis
   }
   // The file still carries its authors' last fine-tuning (frozen below block_11_expand); start
   // from all-frozen instead, so which blocks train is the trainer's decision alone.
-  for (const layer of model.layers) layer.trainable = false
-  return model
+  return freezeAll(model)
 }
 
 const LOADERS: Record<string, (backbone: Backbone, size: number) => Promise<FeatureExtractor>> = {
   'mobilenetv2-nsfwjs': async (b, size) => modelExtractor(await loadNsfwjsMobileNetV2(size, b.featureLayer!), size),
+  'face-expression-faceapi': async (b, size) => modelExtractor(await loadFaceExpressionNet(size, b.featureLayer!), size),
   pixels: async (_, size) => pixelsExtractor(size)
 }
 
