@@ -1,0 +1,141 @@
+// Crash safety with real kills: a child process imports or labels, the test SIGKILLs it mid-way,
+// reopens the project and checks nothing acknowledged was lost and nothing is half-written.
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { importPath } from '../../../src/main/dataset/importer'
+import { CONSENSUS_SQL } from '../../../src/main/db/repos/annotations'
+import { label, undo } from '../../../src/main/labeling/actions'
+import { createProject, openProject, type Project } from '../../../src/main/project/project'
+import { picture, put } from '../../helpers/images'
+import { seedImages } from '../../helpers/seed'
+import { tempDir } from '../../helpers/tmp'
+import { checkThumbnails, exited, filesUnder, integrity, lines, spawnTs, until } from './helpers'
+
+const thumbCount = (dir: string) => filesUnder(join(dir, 'thumbs')).filter((f) => f.endsWith('.webp')).length
+
+/** Rows that existed before the crash: they must come back identical. */
+function existing(p: Project, maxImageId = Number.MAX_SAFE_INTEGER): unknown[] {
+  return [
+    p.db.prepare('SELECT id, sha256, file_name FROM images WHERE id <= ? ORDER BY id').raw().all(maxImageId),
+    p.db.prepare('SELECT id, image_id, class_id, annotator FROM annotations WHERE image_id <= ? ORDER BY id').raw().all(maxImageId),
+    p.db.prepare('SELECT id, name, deleted_at FROM classes ORDER BY id').raw().all()
+  ]
+}
+
+function expectKept(p: Project, before: unknown[]): void {
+  expect(existing(p, 2)).toEqual(before)
+}
+
+describe('killed during an import', () => {
+  it('keeps the project whole, hides no half-written thumbnail, and a re-run completes idempotently', async () => {
+    const root = tempDir()
+    const dir = join(root, 'p')
+    // Work already in the project before the crash: imported and hand-labeled images.
+    put(join(root, 'before', 'happy', 'a.png'), await picture(9001))
+    put(join(root, 'before', 'sad', 'b.png'), await picture(9002))
+    const p0 = createProject(dir, { classes: ['happy', 'sad'] })
+    await importPath(p0, join(root, 'before'))
+    label(p0.db, 'kim', [1], 2)
+    const before = existing(p0)
+    p0.close()
+
+    const N = 250 // picture() repeats after 256 seeds
+    for (let i = 0; i < N; i++) put(join(root, 'src', i % 2 ? 'happy' : 'sad', `i${i}.png`), await picture(i, 'png', 200, 150))
+
+    let crashes = 0
+    for (const killAt of [30, 140]) {
+      const child = spawnTs(['bin/studio.mjs', 'import', dir, join(root, 'src')])
+      const out = lines(child)
+      await until(`${killAt} new thumbnails`, () => thumbCount(dir) >= 2 + killAt || child.exitCode !== null, 60_000)
+      expect(child.exitCode, `the import finished before the kill: ${out.err()}`).toBeNull()
+      child.kill('SIGKILL')
+      expect((await exited(child)).signal).toBe('SIGKILL')
+      crashes++
+
+      const p = openProject(dir)
+      expect(integrity(p.db)).toBe('ok')
+      expectKept(p, before)
+      const imported = p.db.prepare('SELECT count(*) FROM images').pluck().get() as number
+      expect(imported).toBeLessThan(2 + N) // really killed mid-way
+      // Each committed image has exactly its one import label: a batch is all or nothing.
+      expect(p.db.prepare("SELECT count(*) FROM annotations WHERE annotator = 'import'").pluck().get()).toBe(imported)
+      expect(p.db.prepare("SELECT class_id FROM annotations WHERE annotator = 'kim'").pluck().all()).toEqual([2])
+      await checkThumbnails(dir, p.db)
+      p.close()
+    }
+    expect(crashes).toBe(2)
+
+    const p = openProject(dir)
+    const rerun = await importPath(p, join(root, 'src'))
+    expect(rerun.skipped).toEqual([])
+    expect(p.db.prepare('SELECT count(*) FROM images').pluck().get()).toBe(2 + N)
+    expect(p.db.prepare("SELECT count(*) FROM annotations WHERE annotator = 'import'").pluck().get()).toBe(2 + N)
+    expect(p.db.prepare('SELECT count(DISTINCT sha256) FROM images').pluck().get()).toBe(2 + N)
+    const again = await importPath(p, join(root, 'src'))
+    expect([again.added, again.duplicates]).toEqual([0, N])
+    expectKept(p, before)
+    const { thumbs } = await checkThumbnails(dir, p.db)
+    expect(thumbs).toBe(2 + N)
+    expect(integrity(p.db)).toBe('ok')
+    p.close()
+  })
+})
+
+interface Ack {
+  action: string
+  classId: number | null
+  images: number[]
+}
+
+function parseAck(line: string): Ack | null {
+  const m = /^ack (\S+) (\S+) ([\d,]+)$/.exec(line)
+  return m ? { action: m[1], classId: m[2] === 'null' ? null : Number(m[2]), images: m[3].split(',').map(Number) } : null
+}
+
+describe('killed during a burst of labeling', () => {
+  it('loses no acknowledged label over repeated kills, and consensus and undo still agree', async () => {
+    const dir = join(tempDir(), 'p')
+    const p0 = createProject(dir, { classes: ['angry', 'happy', 'sad', 'neutral'] })
+    seedImages(p0.db, 300)
+    label(p0.db, 'earlier', [1, 2, 3], 1) // work from before the burst
+    p0.close()
+
+    const acked: Ack[] = []
+    const rounds = [60, 400, 150]
+    for (const [round, killAfter] of rounds.entries()) {
+      const child = spawnTs(['bin/run-ts.mjs', 'test/main/reliability/children/label-burst.ts', dir, `burst${round}`])
+      const out = lines(child)
+      await until(`${killAfter} acknowledged labels`, () => out.out.length > killAfter || child.exitCode !== null, 60_000)
+      expect(child.exitCode, out.err()).toBeNull()
+      child.kill('SIGKILL')
+      await exited(child)
+      const acks = out.out.map(parseAck).filter((a): a is Ack => a !== null)
+      expect(acks.length).toBeGreaterThanOrEqual(killAfter)
+      acked.push(...acks)
+
+      const p = openProject(dir)
+      expect(integrity(p.db)).toBe('ok')
+      const rows = p.db.prepare('SELECT image_id, class_id FROM annotations WHERE action_id = ? ORDER BY image_id')
+      for (const a of acked) {
+        const expected = [...new Set(a.images)].sort((x, y) => x - y).map((id) => ({ image_id: id, class_id: a.classId }))
+        expect(rows.all(a.action), `acknowledged action ${a.action}`).toEqual(expected)
+        expect(p.db.prepare('SELECT count(*) FROM actions WHERE id = ?').pluck().get(a.action)).toBe(1)
+      }
+      // The stored consensus is exactly what the annotations give: no half-applied label.
+      const stored = p.db.prepare('SELECT image_id, class_id FROM image_labels ORDER BY image_id').all()
+      const derived = p.db.prepare(`SELECT image_id, class_id FROM (${CONSENSUS_SQL}) ORDER BY image_id`).all()
+      expect(stored).toEqual(derived)
+      expect(p.db.prepare("SELECT image_id, class_id FROM annotations WHERE annotator = 'earlier' ORDER BY id").all()).toEqual(
+        [1, 2, 3].map((id) => ({ image_id: id, class_id: 1 }))
+      )
+      // The annotator's history survived too: undo takes back the last committed action, which is
+      // the last acknowledged one or one that committed just before the kill, before its line left.
+      const last = acks.at(-1)!
+      const undone = undo(p.db, `burst${round}`)
+      const lastSeq = p.db.prepare('SELECT seq FROM actions WHERE id = ?').pluck()
+      expect(lastSeq.get(undone.id) as number).toBeGreaterThanOrEqual(lastSeq.get(last.action) as number)
+      p.close()
+    }
+    expect(acked.length).toBeGreaterThan(600)
+  })
+})

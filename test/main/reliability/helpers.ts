@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import type { Db } from '../../../src/main/db/connection'
+import { thumbnailPath } from '../../../src/main/dataset/files'
+
+/** Starts a TypeScript file or the studio CLI in a child process with the project's loader. */
+export function spawnTs(args: string[], opts: { shell?: string } = {}): ChildProcess {
+  const node = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  if (opts.shell) return spawn('bash', ['-c', `${opts.shell} && exec ${node}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Collects a child's output as it arrives, line by line. */
+export function lines(child: ChildProcess): { out: string[]; err: () => string } {
+  const out: string[] = []
+  let partial = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n')
+    partial = parts.pop()!
+    out.push(...parts)
+  })
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  return { out, err: () => err }
+}
+
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode })
+  return new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })))
+}
+
+/** Waits until `cond` holds, polling; fails naming what it waited for. */
+export async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now()
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+export function integrity(db: Db): string {
+  return (db.prepare('PRAGMA integrity_check').pluck().all() as string[]).join('; ')
+}
+
+/** Every file under dir, relative. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = []
+  const walk = (d: string, rel: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name)
+      if (statSync(p).isDirectory()) walk(p, `${rel}${name}/`)
+      else out.push(`${rel}${name}`)
+    }
+  }
+  walk(dir, '')
+  return out
+}
+
+/**
+ * "No half-written file is visible": every thumbnail under its final name decodes completely,
+ * and every image row has one. Leftover `.tmp` files from a kill are never under a final name.
+ */
+export async function checkThumbnails(projectDir: string, db: Db): Promise<{ thumbs: number; tmp: number }> {
+  const files = filesUnder(join(projectDir, 'thumbs'))
+  const finals = files.filter((f) => f.endsWith('.webp'))
+  for (const f of finals) {
+    const bytes = readFileSync(join(projectDir, 'thumbs', f))
+    // A full decode: a truncated WebP fails here, not only its header.
+    await sharp(bytes, { failOn: 'truncated' }).raw().toBuffer()
+  }
+  for (const sha of db.prepare('SELECT sha256 FROM images').pluck().all() as string[]) {
+    statSync(thumbnailPath(projectDir, sha)) // throws ENOENT naming the missing thumbnail
+  }
+  return { thumbs: finals.length, tmp: files.filter((f) => f.endsWith('.tmp')).length }
+}
+
+/** A digest of every row of every table: equal before and after means nothing was written. */
+export function dbDigest(db: Db): string {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]
+  const h = createHash('sha256')
+  for (const t of tables) h.update(`${t}:${JSON.stringify(db.prepare(`SELECT * FROM "${t}"`).raw().all())}\n`)
+  return h.digest('hex')
+}
