@@ -1,0 +1,125 @@
+// Who is in the data: labeled images grouped by class, environment and subgroup attributes in one
+// SQL pass. Rows come back per distinct (class, environment, attributes) combination, never per
+// image, so 100,000 images cost one indexed scan and a few hundred JS iterations.
+import type { Db } from '../../db/connection'
+import { GAP_MIN_IMAGES, GAP_MIN_SHARE, NONE, type Gap, type Heatmap } from '../../../shared/insights'
+
+export interface ActiveClass {
+  id: number
+  name: string
+  colour: string
+}
+
+/** Images that count: not excluded, not missing. */
+export const ACTIVE = 'i.excluded = 0 AND i.missing = 0'
+
+/** One combination and how many images have it. */
+export interface Combo {
+  classId: number
+  environment: string
+  attributes: Record<string, string>
+  n: number
+}
+
+export function activeClasses(db: Db): ActiveClass[] {
+  return db.prepare('SELECT id, name, colour FROM classes WHERE deleted_at IS NULL ORDER BY position, id').all() as ActiveClass[]
+}
+
+const attributeCache = new Map<string, Record<string, string>>()
+
+/** Attributes JSON to flat text values; the same string is parsed once per process. */
+export function parseAttributes(json: string | null): Record<string, string> {
+  if (!json) return {}
+  const hit = attributeCache.get(json)
+  if (hit) return hit
+  const out: Record<string, string> = {}
+  try {
+    const parsed = JSON.parse(json) as unknown
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      for (const [k, v] of Object.entries(parsed)) if (v !== null && v !== undefined && v !== '') out[k] = String(v)
+    }
+  } catch {
+    // The column has a json_valid CHECK; a value that still fails to parse just has no attributes.
+  }
+  if (attributeCache.size > 10_000) attributeCache.clear()
+  attributeCache.set(json, out)
+  return out
+}
+
+/** Labeled, active images by (class, environment, attributes). */
+export function labeledCombos(db: Db): Combo[] {
+  const rows = db
+    .prepare(
+      `SELECT l.class_id AS classId, i.environment AS environment, i.attributes AS attributes, count(*) AS n
+       FROM image_labels l JOIN images i ON i.id = l.image_id JOIN classes c ON c.id = l.class_id
+       WHERE ${ACTIVE} AND c.deleted_at IS NULL
+       GROUP BY l.class_id, i.environment, i.attributes`
+    )
+    .all() as { classId: number; environment: string | null; attributes: string; n: number }[]
+  return rows.map((r) => ({ classId: r.classId, environment: r.environment || NONE, attributes: parseAttributes(r.attributes), n: r.n }))
+}
+
+/** Attribute names present on any combo, sorted. */
+export function attributeNames(combos: { attributes: Record<string, string> }[]): string[] {
+  const names = new Set<string>()
+  for (const c of combos) for (const k of Object.keys(c.attributes)) names.add(k)
+  return [...names].sort()
+}
+
+/** Class x value counts of one dimension; `valueOf` picks the column of a combo. */
+export function heatmap(dimension: string, classes: ActiveClass[], combos: Combo[], valueOf: (c: Combo) => string): Heatmap {
+  const totals = new Map<string, number>()
+  const cells = new Map<string, number>()
+  for (const c of combos) {
+    const v = valueOf(c)
+    totals.set(v, (totals.get(v) ?? 0) + c.n)
+    const key = `${c.classId}\u0000${v}`
+    cells.set(key, (cells.get(key) ?? 0) + c.n)
+  }
+  // Biggest columns first, the "no value" column last: the eye reads the main groups first.
+  const columns = [...totals.keys()].sort((a, b) => (a === NONE ? 1 : b === NONE ? -1 : totals.get(b)! - totals.get(a)! || a.localeCompare(b)))
+  return {
+    dimension,
+    classIds: classes.map((c) => c.id),
+    columns,
+    counts: classes.map((k) => columns.map((v) => cells.get(`${k.id}\u0000${v}`) ?? 0)),
+    columnTotals: columns.map((v) => totals.get(v)!)
+  }
+}
+
+function quote(value: string, dimension: string): string {
+  if (dimension === 'environment') return `from ${value === NONE ? 'no recorded environment' : `"${value}"`}`
+  return `with ${dimension} "${value}"`
+}
+
+/**
+ * Under-represented cells of a heatmap: fewer than GAP_MIN_IMAGES images or under GAP_MIN_SHARE of
+ * their class. A dimension with one value has nothing to compare, and the "no value" column is
+ * not a group of people, so neither is called out.
+ */
+export function findGaps(map: Heatmap, classes: ActiveClass[]): Gap[] {
+  if (map.columns.filter((c) => c !== NONE).length < 2) return []
+  const gaps: Gap[] = []
+  map.counts.forEach((row, r) => {
+    const classTotal = row.reduce((a, b) => a + b, 0)
+    if (classTotal === 0) return
+    const name = classes[r].name
+    row.forEach((count, c) => {
+      const value = map.columns[c]
+      if (value === NONE) return
+      const share = count / classTotal
+      if (count >= GAP_MIN_IMAGES && share >= GAP_MIN_SHARE) return
+      const what = count === 0 ? `no "${name}" images` : `only ${count} "${name}" image${count === 1 ? '' : 's'}`
+      gaps.push({
+        classId: classes[r].id,
+        className: name,
+        dimension: map.dimension,
+        value,
+        count,
+        shareOfClass: share,
+        text: `${what} ${quote(value, map.dimension)} (${(share * 100).toFixed(share < 0.01 && share > 0 ? 1 : 0)}% of the class)`
+      })
+    })
+  })
+  return gaps.sort((a, b) => a.count - b.count || a.shareOfClass - b.shareOfClass)
+}

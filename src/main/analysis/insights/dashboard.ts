@@ -1,0 +1,224 @@
+// The dashboard's figures: class balance and the weights training would use, class x environment
+// and class x subgroup, the latest run's split, annotators, and the latest run's accuracy per
+// group beside the data it trained on. Every figure is an SQL aggregate (see composition.ts).
+import type { Db } from '../../db/connection'
+import { CURRENT_SQL } from '../../db/repos/annotations'
+import { classWeights, DEFAULT_BETA } from '../../training/class-weights'
+import { krippendorffAlpha } from '../agreement'
+import { NONE, type AccuracyCell, type AnnotatorInsight, type ClassBalance, type DashboardData, type RunInsight, type SplitInsight, type SplitPartInsight } from '../../../shared/insights'
+import { ACTIVE, activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, type ActiveClass, type Combo } from './composition'
+
+export function dashboard(db: Db): DashboardData {
+  const started = performance.now()
+  const classes = activeClasses(db)
+  const combos = labeledCombos(db)
+  const byEnv = heatmap('environment', classes, combos, (c) => c.environment)
+  const bySubgroup = attributeNames(combos).map((name) => heatmap(name, classes, combos, (c) => c.attributes[name] ?? NONE))
+  const counts = classCounts(classes, combos)
+  const gaps = [byEnv, ...bySubgroup].flatMap((m) => findGaps(m, classes))
+  return {
+    totals: totals(db),
+    ...balance(classes, counts),
+    beta: DEFAULT_BETA,
+    classByEnvironment: byEnv,
+    classBySubgroup: bySubgroup,
+    gaps: gaps.sort((a, b) => a.count - b.count || a.shareOfClass - b.shareOfClass),
+    split: latestSplit(db),
+    annotators: annotators(db, classes),
+    run: latestRunAccuracy(db),
+    ms: performance.now() - started
+  }
+}
+
+export function classCounts(classes: ActiveClass[], combos: Combo[]): Record<number, number> {
+  const counts: Record<number, number> = {}
+  for (const c of classes) counts[c.id] = 0
+  for (const c of combos) counts[c.classId] = (counts[c.classId] ?? 0) + c.n
+  return counts
+}
+
+function totals(db: Db): DashboardData['totals'] {
+  const r = db
+    .prepare(
+      `SELECT count(*) AS images, sum(excluded) AS excluded, sum(missing) AS missing,
+              sum(CASE WHEN excluded = 0 AND missing = 0 THEN 1 ELSE 0 END) AS active
+       FROM images`
+    )
+    .get() as { images: number; excluded: number | null; missing: number | null; active: number | null }
+  const labeled = (
+    db
+      .prepare(`SELECT count(*) AS n FROM image_labels l JOIN images i ON i.id = l.image_id JOIN classes c ON c.id = l.class_id WHERE ${ACTIVE} AND c.deleted_at IS NULL`)
+      .get() as { n: number }
+  ).n
+  const active = r.active ?? 0
+  return { images: active, labeled, unlabeled: active - labeled, excluded: r.excluded ?? 0, missing: r.missing ?? 0 }
+}
+
+function balance(classes: ActiveClass[], counts: Record<number, number>): Pick<DashboardData, 'classes' | 'imbalanceRatio'> {
+  const inverse = classWeights(counts, 'inverse')
+  const effective = classWeights(counts, 'effective')
+  const total = Object.values(counts).reduce((a, b) => a + b, 0)
+  const rows: ClassBalance[] = classes.map((c) => ({
+    id: c.id,
+    name: c.name,
+    colour: c.colour,
+    count: counts[c.id],
+    share: total ? counts[c.id] / total : 0,
+    effectiveNumber: inverse.effectiveNumbers[c.id],
+    weights: { inverse: inverse.weights[c.id], effective: effective.weights[c.id] }
+  }))
+  return { classes: rows, imbalanceRatio: inverse.imbalanceRatio }
+}
+
+// ---- the latest run's split ----
+
+function latestSplit(db: Db): SplitInsight | null {
+  const run = db.prepare('SELECT id, split_id AS splitId, config FROM runs WHERE split_id IS NOT NULL ORDER BY id DESC LIMIT 1').get() as
+    | { id: number; splitId: number; config: string }
+    | undefined
+  if (!run) return null
+  const rows = db
+    .prepare(
+      `SELECT a.part AS part, l.class_id AS classId, i.environment AS environment, i.attributes AS attributes, count(*) AS n
+       FROM split_assignments a JOIN images i ON i.id = a.image_id LEFT JOIN image_labels l ON l.image_id = a.image_id
+       WHERE a.split_id = ? GROUP BY a.part, l.class_id, i.environment, i.attributes`
+    )
+    .all(run.splitId) as { part: SplitPartInsight['part']; classId: number | null; environment: string | null; attributes: string; n: number }[]
+  const subjects = db
+    .prepare(
+      `SELECT a.part AS part, count(DISTINCT i.subject_id) AS n FROM split_assignments a JOIN images i ON i.id = a.image_id
+       WHERE a.split_id = ? GROUP BY a.part`
+    )
+    .all(run.splitId) as { part: string; n: number }[]
+  const shared = db
+    .prepare(
+      `SELECT count(*) AS n FROM (SELECT i.subject_id FROM split_assignments a JOIN images i ON i.id = a.image_id
+       WHERE a.split_id = ? AND i.subject_id IS NOT NULL AND i.subject_id <> '' GROUP BY i.subject_id HAVING count(DISTINCT a.part) > 1)`
+    )
+    .get(run.splitId) as { n: number }
+  const parts = new Map<string, SplitPartInsight>()
+  for (const r of rows) {
+    let p = parts.get(r.part)
+    if (!p) parts.set(r.part, (p = { part: r.part, images: 0, subjects: 0, perClass: {}, perEnvironment: {}, perSubgroup: {} }))
+    p.images += r.n
+    if (r.classId !== null) p.perClass[r.classId] = (p.perClass[r.classId] ?? 0) + r.n
+    const env = r.environment || NONE
+    p.perEnvironment[env] = (p.perEnvironment[env] ?? 0) + r.n
+    for (const [k, v] of Object.entries(parseAttributes(r.attributes))) {
+      const group = (p.perSubgroup[k] ??= {})
+      group[v] = (group[v] ?? 0) + r.n
+    }
+  }
+  for (const s of subjects) {
+    const p = parts.get(s.part)
+    if (p) p.subjects = s.n
+  }
+  const order = ['train', 'validation', 'test']
+  const config = JSON.parse(run.config) as { split?: { description?: string } }
+  return {
+    runId: run.id,
+    splitId: run.splitId,
+    description: config.split?.description ?? 'split of run ' + run.id,
+    parts: [...parts.values()].sort((a, b) => order.indexOf(a.part) - order.indexOf(b.part)),
+    sharedSubjects: shared.n
+  }
+}
+
+// ---- annotators ----
+
+function annotators(db: Db, classes: ActiveClass[]): AnnotatorInsight {
+  const list = db
+    .prepare(`SELECT annotator AS name, count(*) AS labels FROM (${CURRENT_SQL}) WHERE class_id IS NOT NULL GROUP BY annotator ORDER BY labels DESC, annotator`)
+    .all() as { name: string; labels: number }[]
+  // Agreement needs two opinions on an image: only those images' current labels are read.
+  const ratings = db
+    .prepare(
+      `SELECT c.image_id AS item, c.annotator AS rater, c.class_id AS label FROM (${CURRENT_SQL}) c
+       JOIN images i ON i.id = c.image_id
+       WHERE c.class_id IS NOT NULL AND ${ACTIVE}
+         AND c.image_id IN (SELECT image_id FROM annotations GROUP BY image_id HAVING count(DISTINCT annotator) > 1)`
+    )
+    .all() as { item: number; rater: string; label: number }[]
+  const multi = new Map<number, number>()
+  for (const r of ratings) multi.set(r.item, (multi.get(r.item) ?? 0) + 1)
+  const multiRated = [...multi.values()].filter((n) => n > 1).length
+  const alpha = multiRated ? krippendorffAlpha(ratings) : null
+  const perClass = new Map((alpha?.perClass ?? []).map((p) => [p.label, p.value]))
+  return {
+    annotators: list,
+    multiRated,
+    alpha: alpha?.alpha ?? null,
+    perClass: classes.map((c) => ({ classId: c.id, alpha: perClass.has(c.id) ? perClass.get(c.id)! : null }))
+  }
+}
+
+// ---- after a run ----
+
+export function latestPredictedRun(db: Db): { id: number; config: string; splitId: number | null } | undefined {
+  return db
+    .prepare(
+      `SELECT r.id, r.config, r.split_id AS splitId FROM runs r
+       WHERE r.id = (SELECT max(run_id) FROM run_predictions WHERE part = 'validation')`
+    )
+    .get() as { id: number; config: string; splitId: number | null } | undefined
+}
+
+/** Per true class of a run's validation predictions: how many, and the share predicted right. */
+export function runRecall(db: Db, runId: number, classNames: string[]): RunInsight['perClass'] {
+  const rows = db
+    .prepare(
+      `SELECT label, count(*) AS n, sum(predicted = label) AS hit FROM run_predictions
+       WHERE run_id = ? AND part = 'validation' AND label IS NOT NULL GROUP BY label ORDER BY label`
+    )
+    .all(runId) as { label: number; n: number; hit: number }[]
+  return rows.map((r) => ({ name: classNames[r.label] ?? `class ${r.label}`, evaluated: r.n, recall: r.hit / r.n }))
+}
+
+function latestRunAccuracy(db: Db): RunInsight | null {
+  const run = latestPredictedRun(db)
+  if (!run) return null
+  const rows = db
+    .prepare(
+      `SELECT i.environment AS environment, i.attributes AS attributes, count(*) AS n, sum(p.predicted = p.label) AS hit
+       FROM run_predictions p JOIN images i ON i.id = p.image_id
+       WHERE p.run_id = ? AND p.part = 'validation' AND p.label IS NOT NULL GROUP BY i.environment, i.attributes`
+    )
+    .all(run.id) as { environment: string | null; attributes: string; n: number; hit: number }[]
+  const train = run.splitId
+    ? (db
+        .prepare(
+          `SELECT i.environment AS environment, i.attributes AS attributes, count(*) AS n
+           FROM split_assignments a JOIN images i ON i.id = a.image_id WHERE a.split_id = ? AND a.part = 'train'
+           GROUP BY i.environment, i.attributes`
+        )
+        .all(run.splitId) as { environment: string | null; attributes: string; n: number }[])
+    : []
+  const classNames = ((JSON.parse(run.config) as { classes?: { name: string }[] }).classes ?? []).map((c) => c.name)
+  const evaluated = rows.reduce((a, r) => a + r.n, 0)
+  const correct = rows.reduce((a, r) => a + r.hit, 0)
+  const cells = (valueOf: (env: string | null, attrs: Record<string, string>) => string | undefined): AccuracyCell[] => {
+    const by = new Map<string, AccuracyCell>()
+    const cell = (v: string) => by.get(v) ?? by.set(v, { value: v, evaluated: 0, correct: 0, accuracy: 0, trainImages: 0 }).get(v)!
+    for (const r of rows) {
+      const v = valueOf(r.environment, parseAttributes(r.attributes))
+      if (v === undefined) continue
+      const c = cell(v)
+      c.evaluated += r.n
+      c.correct += r.hit
+    }
+    for (const r of train) {
+      const v = valueOf(r.environment, parseAttributes(r.attributes))
+      if (v !== undefined) cell(v).trainImages += r.n
+    }
+    return [...by.values()].map((c) => ({ ...c, accuracy: c.evaluated ? c.correct / c.evaluated : 0 })).sort((a, b) => b.trainImages - a.trainImages || a.value.localeCompare(b.value))
+  }
+  const attrs = attributeNames([...rows, ...train].map((r) => ({ attributes: parseAttributes(r.attributes) })))
+  return {
+    runId: run.id,
+    evaluated,
+    accuracy: evaluated ? correct / evaluated : 0,
+    perClass: runRecall(db, run.id, classNames),
+    perEnvironment: cells((env) => env || NONE),
+    perSubgroup: attrs.map((a) => ({ attribute: a, cells: cells((_, at) => at[a]) }))
+  }
+}

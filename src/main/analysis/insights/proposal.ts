@@ -1,0 +1,116 @@
+// The training config the checklist judges. Its fields are training.start's (whatever that channel
+// accepts today) plus the trainer's own options that channel does not carry yet (head, stages,
+// augmentation, a normalisation override); defaults come from the trainer itself, so the
+// checklist judges exactly what a click on Train would run.
+import { z } from 'zod'
+import { channels } from '../../../shared/contract'
+import { StudioError } from '../../../shared/errors'
+import type { ChecklistReport, ProposedConfig, SplitProposal, StageProposal } from '../../../shared/insights'
+import type { Db } from '../../db/connection'
+import { BACKBONES, getBackbone, type Backbone } from '../../training/backbones'
+import { DEFAULT_HEAD } from '../../training/head'
+import { describeMethod } from '../../training/splits'
+
+const EXTRAS = {
+  head: z
+    .object({
+      hidden: z.number().int().min(0).max(8192).optional(),
+      dropout: z.number().min(0).max(0.95).optional(),
+      learningRate: z.number().positive().max(1).optional()
+    })
+    .strict()
+    .optional(),
+  stages: z
+    .array(z.object({ unfreeze: z.number().min(0).max(1), learningRate: z.number().positive().max(1), epochs: z.number().int().min(1).max(500).optional() }).strict())
+    .min(1)
+    .max(5)
+    .optional(),
+  augmentation: z
+    .object({
+      flip: z.boolean().optional(),
+      verticalFlip: z.boolean().optional(),
+      rotation: z.number().min(0).max(180).optional(),
+      crop: z.number().min(0).max(0.9).optional(),
+      brightness: z.number().min(0).max(1).optional(),
+      contrast: z.number().min(0).max(1).optional(),
+      saturation: z.number().min(0).max(1).optional(),
+      hue: z.number().min(0).max(180).optional()
+    })
+    .strict()
+    .optional(),
+  normalization: z.enum(['minus1to1', 'zero1', 'imagenet']).optional()
+}
+
+type Base = z.ZodObject<z.ZodRawShape>
+const base = channels['training.start'].request as unknown as Base
+
+/** Which top-level fields training.start takes: a fix can only be applied through those. */
+export function trainingStartTakes(field: string): boolean {
+  return Object.prototype.hasOwnProperty.call(base.shape, field)
+}
+
+// A field training.start gains later keeps its own schema; the extras only fill what it lacks.
+const schema = base.extend(Object.fromEntries(Object.entries(EXTRAS).filter(([k]) => !trainingStartTakes(k))))
+
+/** Parses a proposed config, naming the field that is wrong. */
+export function parseProposal(raw: unknown): ProposedConfig {
+  const parsed = schema.safeParse(raw ?? {})
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const field = issue.path.length ? `config.${issue.path.map(String).join('.')}` : 'config'
+    throw new StudioError('invalid_payload', `${field}: ${issue.message}`, field)
+  }
+  return parsed.data as ProposedConfig
+}
+
+export type Resolved = ChecklistReport['config'] & {
+  backboneInfo: Backbone
+  normalization: string
+  augmentation: NonNullable<ProposedConfig['augmentation']>
+  /** True when the split was chosen by the trainer's default, not by the user. */
+  splitDefaulted: boolean
+}
+
+/** Share of images with a subject id, the trainer's rule for choosing a subject split. */
+function subjectShare(db: Db): number {
+  const r = db
+    .prepare(
+      `SELECT count(*) AS n, sum(CASE WHEN i.subject_id IS NOT NULL AND i.subject_id <> '' THEN 1 ELSE 0 END) AS s
+       FROM images i JOIN image_labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id
+       WHERE i.excluded = 0 AND i.missing = 0 AND c.deleted_at IS NULL`
+    )
+    .get() as { n: number; s: number | null }
+  return r.n ? (r.s ?? 0) / r.n : 0
+}
+
+/** The stages the trainer runs: stage 1 trains the head on a frozen backbone; stage 2 only when asked. */
+function stagesOf(p: ProposedConfig, headRate: number): StageProposal[] {
+  if (p.stages?.length) return p.stages
+  return [{ unfreeze: 0, learningRate: headRate, epochs: p.epochs ?? DEFAULT_HEAD.epochs }]
+}
+
+export function resolveProposal(db: Db, p: ProposedConfig): Resolved {
+  if (p.backbone && !BACKBONES.some((b) => b.id === p.backbone)) {
+    throw new StudioError('invalid_payload', `config.backbone: unknown backbone "${p.backbone}"; known: ${BACKBONES.map((b) => b.id).join(', ')}`, 'config.backbone')
+  }
+  const backbone = getBackbone(p.backbone ?? 'mobilenetv2-nsfwjs')
+  const seed = p.seed ?? 1
+  // Same rule as the runner's defaultSplit: group by subject when most images have one.
+  const split: SplitProposal = p.split ?? (subjectShare(db) > 0.5 ? { kind: 'subject', validation: 0.2, seed } : { kind: 'stratified', validation: 0.2, seed })
+  const head = { hidden: p.head?.hidden ?? DEFAULT_HEAD.hidden, dropout: p.head?.dropout ?? DEFAULT_HEAD.dropout, learningRate: p.head?.learningRate ?? DEFAULT_HEAD.learningRate }
+  const flip = p.augmentation?.flip ?? p.flip ?? true
+  return {
+    backbone: backbone.id,
+    backboneInfo: backbone,
+    size: p.size ?? backbone.defaultSize,
+    weights: p.weights ?? 'inverse',
+    flip,
+    split,
+    splitDescription: describeMethod(split),
+    splitDefaulted: !p.split,
+    head,
+    stages: stagesOf(p, head.learningRate),
+    normalization: p.normalization ?? backbone.normalization,
+    augmentation: { ...p.augmentation, flip }
+  }
+}
