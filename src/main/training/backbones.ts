@@ -5,31 +5,15 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { freezeAll, functionExtractor, modelExtractor, type FeatureExtractor } from './backbones/extractor'
+import { DOWNLOADABLE, KERAS_MOBILENET_V2_BLOCKS } from './backbones/catalog'
+import { externalStatus, loadExternal, offeredIn, registeredFolders } from './backbones/external'
 import { FACE_EXPRESSION_BLOCKS, loadFaceExpressionNet } from './backbones/face-expression'
-import type { Normalization, PreprocessSpec, ResizePolicy } from './preprocess'
+import type { Backbone, BackboneStatus } from './backbones/types'
+import type { PreprocessSpec, ResizePolicy } from './preprocess'
 
 export type { FeatureExtractor } from './backbones/extractor'
-
-export interface Backbone {
-  id: string
-  name: string
-  /** Where the weights come from and what they were trained on, in one plain sentence. */
-  provenance: string
-  /** Input sizes (square, px) it can be built at. */
-  sizes: number[]
-  defaultSize: number
-  /** What loadPixels must produce for it: the normalisation its weights were trained with. */
-  normalization: Normalization
-  featureDim: number
-  /** Layer of the loaded model whose output is the feature vector; null without a model. */
-  featureLayer: string | null
-  fineTunable: boolean
-  /**
-   * Where the network can be cut for unfreezing, bottom to top: each name is the last layer of a
-   * block, so "unfreeze the top k blocks" makes trainable every layer after blocks[length - k - 1].
-   */
-  blocks: string[]
-}
+export type { Backbone, BackboneSource, BackboneStatus } from './backbones/types'
+export { ensureDownloaded, registerFolderBackbone, unregisterFolderBackbone } from './backbones/external'
 
 export const BACKBONES: Backbone[] = [
   {
@@ -48,26 +32,7 @@ export const BACKBONES: Backbone[] = [
     featureDim: 1280,
     featureLayer: 'feature_pool',
     fineTunable: true,
-    blocks: [
-      'expanded_conv_project_BN',
-      'block_1_project_BN',
-      'block_2_add',
-      'block_3_project_BN',
-      'block_4_add',
-      'block_5_add',
-      'block_6_project_BN',
-      'block_7_add',
-      'block_8_add',
-      'block_9_add',
-      'block_10_project_BN',
-      'block_11_add',
-      'block_12_add',
-      'block_13_project_BN',
-      'block_14_add',
-      'block_15_add',
-      'block_16_project_BN',
-      'out_relu'
-    ]
+    blocks: KERAS_MOBILENET_V2_BLOCKS
   },
   {
     id: 'face-expression-faceapi',
@@ -101,7 +66,8 @@ export const BACKBONES: Backbone[] = [
     featureLayer: null,
     fineTunable: false,
     blocks: []
-  }
+  },
+  ...DOWNLOADABLE
 ]
 
 const LUMA = [0.299, 0.587, 0.114]
@@ -194,10 +160,21 @@ const LOADERS: Record<string, (backbone: Backbone, size: number) => Promise<Feat
   pixels: async (_, size) => pixelsExtractor(size)
 }
 
+/** A built-in, downloadable or registered-folder backbone by id. */
 export function getBackbone(id: string): Backbone {
-  const found = BACKBONES.find((b) => b.id === id)
-  if (!found) throw new Error(`unknown backbone "${id}"; known backbones: ${BACKBONES.map((b) => b.id).join(', ')}`)
+  const found = BACKBONES.find((b) => b.id === id) ?? registeredFolders().find((b) => b.id === id)
+  if (!found) throw new Error(`unknown backbone "${id}"; known backbones: ${[...BACKBONES, ...registeredFolders()].map((b) => b.id).join(', ')}`)
   return found
+}
+
+/** Whether it loads now, needs its weights downloaded first, or is a registered folder that is gone. */
+export function backboneStatus(id: string): BackboneStatus {
+  return externalStatus(getBackbone(id))
+}
+
+/** Every backbone offered in a project (null: outside any project), with its status. */
+export function listBackbones(projectDir: string | null = null): (Backbone & { status: BackboneStatus })[] {
+  return [...BACKBONES, ...registeredFolders().filter((b) => offeredIn(b, projectDir))].map((b) => ({ ...b, status: externalStatus(b) }))
 }
 
 function checkSize(backbone: Backbone, size: number): void {
@@ -215,5 +192,6 @@ export function preprocessSpecFor(id: string, size: number, resize: ResizePolicy
 export async function loadFeatureExtractor(id: string, size: number): Promise<FeatureExtractor> {
   const backbone = getBackbone(id)
   checkSize(backbone, size)
-  return LOADERS[id](backbone, size)
+  const loader = LOADERS[id]
+  return loader ? loader(backbone, size) : loadExternal(backbone, size)
 }

@@ -31,13 +31,16 @@ function randomPixels(n: number, seed: number): Float32Array {
 
 describe('face-expression-faceapi', () => {
   let faceapi: FaceApi
+  // face-api's typings declare only part of the tf namespace it re-exports.
+  let ftf: typeof tf
 
   beforeAll(async () => {
     expect((await initBackend()).name).toBe('wasm')
     // The library's own build for Node on the wasm-capable @tensorflow/tfjs, with its own tf
     // instance; it runs on that instance's cpu backend, so the reference is computed independently.
     faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi
-    await faceapi.tf.setBackend('cpu')
+    ftf = faceapi.tf as unknown as typeof tf
+    await ftf.setBackend('cpu')
     await faceapi.nets.faceExpressionNet.loadFromDisk(MODEL_DIR)
   })
 
@@ -46,12 +49,12 @@ describe('face-expression-faceapi', () => {
     const reference: number[] = []
     for (let i = 0; i < 3; i++) {
       // What face-api does with a 112x112 face: FaceFeatureExtractor.forwardInput (mean RGB off, / 255, 4 dense blocks, 7x7 pool).
-      const image = faceapi.tf.tensor3d(raw.subarray(i * 112 * 112 * 3, (i + 1) * 112 * 112 * 3), [112, 112, 3])
-      const input = await faceapi.toNetInput(image)
+      const image = ftf.tensor3d(raw.subarray(i * 112 * 112 * 3, (i + 1) * 112 * 112 * 3), [112, 112, 3])
+      const input = await faceapi.toNetInput(image as never)
       const out = faceapi.nets.faceExpressionNet.faceFeatureExtractor.forwardInput(input)
       expect(out.shape).toEqual([1, 1, 1, 256])
       reference.push(...(await out.data()))
-      faceapi.tf.dispose([image, out])
+      ftf.dispose([image, out as unknown as tf.Tensor])
     }
     const extractor = await loadFeatureExtractor('face-expression-faceapi', 112)
     const batch = tf.tensor4d(raw, [3, 112, 112, 3]).div(255) as tf.Tensor4D
@@ -69,9 +72,9 @@ describe('face-expression-faceapi', () => {
 
   it("with face-api's classifier on top, predicts the library's expression probabilities", async () => {
     const raw = randomPixels(1, 5)
-    const image = faceapi.tf.tensor3d(raw, [112, 112, 3])
-    const probs = await faceapi.nets.faceExpressionNet.predictExpressions(image)
-    faceapi.tf.dispose(image)
+    const image = ftf.tensor3d(raw, [112, 112, 3])
+    const probs = await faceapi.nets.faceExpressionNet.predictExpressions(image as never)
+    ftf.dispose(image)
     const fc = faceapi.nets.faceExpressionNet.params!.fc
     const weights = tf.tensor2d(await fc.weights.data(), fc.weights.shape as [number, number])
     const bias = tf.tensor1d(await fc.bias.data())
