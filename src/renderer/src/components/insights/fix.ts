@@ -1,0 +1,32 @@
+// A checklist fix (a patch of the proposed config) in the terms of the Train view's form, which
+// keeps the split as a kind, a validation share and one held-out environment.
+import type { ProposedConfig } from '../../../../shared/insights'
+
+export interface TrainFormPatch {
+  backbone?: string
+  size?: number
+  weights?: 'inverse' | 'effective' | 'off'
+  flip?: boolean
+  splitKind?: 'stratified' | 'subject' | 'environment' | 'column'
+  validation?: number
+  heldOut?: string
+}
+
+/** The form changes a patch means, or null when the form has no field for part of it. */
+export function formPatch(patch: ProposedConfig): TrainFormPatch | null {
+  const out: TrainFormPatch = {}
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue
+    if (key === 'backbone' || key === 'size' || key === 'weights' || key === 'flip') Object.assign(out, { [key]: value })
+    else if (key === 'split') {
+      const s = value as NonNullable<ProposedConfig['split']>
+      out.splitKind = s.kind
+      if (s.kind === 'environment') {
+        // The form holds one held-out environment.
+        if (s.validationEnvironments.length !== 1) return null
+        out.heldOut = s.validationEnvironments[0]
+      } else if (s.kind !== 'column') out.validation = s.validation
+    } else return null
+  }
+  return out
+}
