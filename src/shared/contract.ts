@@ -121,10 +121,31 @@ export const channels = {
         weights: z.enum(['inverse', 'effective', 'off']).optional(),
         epochs: z.number().int().min(1).max(500).optional(),
         seed: z.number().int().min(0).max(2 ** 31).optional(),
-        flip: z.boolean().optional()
+        flip: z.boolean().optional(),
+        stage2: z
+          .object({
+            enabled: z.boolean().optional(),
+            fraction: z.number().min(0).max(1).optional(),
+            learningRate: z.number().positive().max(1).optional(),
+            epochs: z.number().int().min(1).max(200).optional(),
+            batchSize: z.number().int().min(2).max(256).optional(),
+            augment: z
+              .object({
+                flip: z.boolean().optional(),
+                rotateDeg: z.number().min(0).max(20).optional(),
+                brightness: z.number().min(0).max(0.3).optional(),
+                contrast: z.number().min(0).max(0.3).optional(),
+                minCrop: z.number().min(0.7).max(1).optional()
+              })
+              .strict()
+              .optional()
+          })
+          .strict()
+          .optional()
       })
       .strict()
   ),
+  'training.resume': channel<JobStarted>()(z.object({ runId: id }).strict()),
   'training.runs': channel<RunInfo[]>()(empty),
   'training.backbones': channel<BackboneInfo[]>()(empty),
   'training.epochs': channel<RunEpoch[]>()(z.object({ runId: id }).strict()),

@@ -85,6 +85,8 @@ export interface ImportReport {
   labeled: number
   classesCreated: string[]
   skipped: SkippedFile[]
+  /** Every skip, when more happened than `skipped` lists (the list is capped so a bad huge CSV stays small). */
+  skippedTotal?: number
   /** Files that are not images by extension, passed over silently. */
   ignored: number
   cancelled: boolean
@@ -145,7 +147,7 @@ export interface RunEpoch {
 /** What the trainer reports while a run is going, relayed to the page. */
 export interface TrainingEvent {
   jobId: string
-  type: 'backend' | 'stageBegin' | 'progress' | 'epochEnd' | 'stageEnd' | 'runEnd'
+  type: 'backend' | 'stageBegin' | 'progress' | 'batchEnd' | 'epochEnd' | 'stageEnd' | 'runEnd'
   stage?: number
   description?: string
   name?: string
@@ -153,8 +155,21 @@ export interface TrainingEvent {
   done?: number
   total?: number
   metrics?: RunEpoch & { ms: number }
+  /** batchEnd: where the current epoch is, its running loss/accuracy, speed and time left. */
+  batch?: TrainingBatch
   status?: string
   error?: string
+}
+
+export interface TrainingBatch {
+  stage: number
+  epoch: number
+  done: number
+  total: number
+  loss: number
+  accuracy: number
+  imagesPerSecond: number
+  etaMs: number
 }
 
 export interface BackboneInfo {

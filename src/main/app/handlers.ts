@@ -8,9 +8,10 @@ import { CURRENT_SQL } from '../db/repos/annotations'
 import { label, redo, setField, undo, undoState, type ActionSummary } from '../labeling/actions'
 import { classImpact, createClass, deleteClass, mergeClasses, recolourClass, renameClass, reorderClasses, setClassKey } from '../labeling/classes'
 import { cardsByIds, facets, imageDetail, queryIds, queryImages } from '../labeling/library'
-import type { ActionResult } from '../../shared/domain'
+import type { ActionResult, JobStarted } from '../../shared/domain'
 import { listRuns, runEpochs } from '../db/repos/runs'
-import { runTraining } from '../training/runner'
+import { resumeTraining, runTraining } from '../training/runner'
+import type { TrainerEvent } from '../training/plan'
 import { BACKBONES } from '../training/backbones'
 import { evaluateHandlers } from './features/evaluate'
 import { insightsHandlers } from './features/insights'
@@ -41,6 +42,17 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     work()
     session.changed()
     return session.summary()
+  }
+  /** Passes a training run's events to the page (predictions stay in the database). */
+  const relayTraining = (jobId: () => string) => (e: TrainerEvent) => {
+    const base = { jobId: jobId() }
+    if (e.type === 'epochEnd') session.emit('training.event', { ...base, type: 'epochEnd', metrics: { ...e.metrics, durationMs: e.metrics.ms } })
+    else if (e.type === 'batchEnd') session.emit('training.event', { ...base, type: 'batchEnd', batch: e.progress })
+    else if (e.type === 'progress') session.emit('training.event', { ...base, type: 'progress', phase: e.phase, done: e.done, total: e.total })
+    else if (e.type === 'stageBegin') session.emit('training.event', { ...base, type: 'stageBegin', stage: e.stage, description: e.description })
+    else if (e.type === 'backend') session.emit('training.event', { ...base, type: 'backend', name: e.name })
+    else if (e.type === 'stageEnd') session.emit('training.event', { ...base, type: 'stageEnd', stage: e.stage })
+    else session.emit('training.event', { ...base, type: 'runEnd', status: e.status, error: e.error })
   }
   return {
     'app.info': () => session.appInfo(),
@@ -96,24 +108,12 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'classes.merge': (req) => classesChanged(() => mergeClasses(db(), req.sourceId, req.targetId)),
     'classes.delete': (req) => classesChanged(() => deleteClass(db(), req.classId, req.clearLabels ?? false)),
     'training.start': (req) => {
-      const started = session.startJob('train', (project, ctx) =>
-        runTraining(
-          project,
-          { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip },
-          {
-            signal: ctx.signal,
-            onEvent: (e) => {
-              const base = { jobId: started.jobId }
-              if (e.type === 'epochEnd') session.emit('training.event', { ...base, type: 'epochEnd', metrics: { ...e.metrics, durationMs: e.metrics.ms } })
-              else if (e.type === 'progress') session.emit('training.event', { ...base, type: 'progress', phase: e.phase, done: e.done, total: e.total })
-              else if (e.type === 'stageBegin') session.emit('training.event', { ...base, type: 'stageBegin', stage: e.stage, description: e.description })
-              else if (e.type === 'backend') session.emit('training.event', { ...base, type: 'backend', name: e.name })
-              else if (e.type === 'stageEnd') session.emit('training.event', { ...base, type: 'stageEnd', stage: e.stage })
-              else session.emit('training.event', { ...base, type: 'runEnd', status: e.status, error: e.error })
-            }
-          }
-        )
-      )
+      const options = { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip, stage2: req.stage2 }
+      const started: JobStarted = session.startJob('train', (project, ctx) => runTraining(project, options, { signal: ctx.signal, onEvent: relayTraining(() => started.jobId) }))
+      return started
+    },
+    'training.resume': (req) => {
+      const started: JobStarted = session.startJob('train', (project, ctx) => resumeTraining(project, req.runId, { signal: ctx.signal, onEvent: relayTraining(() => started.jobId) }))
       return started
     },
     'training.runs': () => listRuns(db()),

@@ -1,18 +1,23 @@
 // The main-process side of a training run: gathers the labeled images and the split, records
 // the run, starts the worker, and persists what it reports. A crash of the worker or of the
-// whole process leaves the run marked failed or interrupted, never "running" forever.
+// whole process leaves the run marked failed or interrupted, never "running" forever; such a run
+// can be resumed from its last checkpoint (resumeTraining).
 import { existsSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { StudioError } from '../../shared/errors'
 import { listClasses } from '../db/repos/classes'
-import { createRun, finishRun, recordEpoch } from '../db/repos/runs'
+import { createRun, finishRun, getRun, recordEpoch } from '../db/repos/runs'
 import type { Project } from '../project/project'
 import { getBackbone } from './backbones'
 import { classWeights, type WeightMode } from './class-weights'
 import { DEFAULT_HEAD, type HeadConfig } from './head'
-import type { PlannedImage, RunSummary, TrainerEvent, TrainPlan } from './plan'
+import { checkAugment, DEFAULT_AUGMENT, type AugmentConfig } from './augment'
+import { loadLatestCheckpoint } from './checkpoint'
+import type { PlannedImage, Prediction, RunSummary, Stage2Plan, TrainerEvent, TrainPlan } from './plan'
+import { defaultUnfreezeFraction } from './stage2'
 import { describeMethod, makeSplit, type SplitItem, type SplitMethod } from './splits'
 
 export interface TrainOptions {
@@ -23,6 +28,25 @@ export interface TrainOptions {
   head?: Partial<HeadConfig>
   flip?: boolean
   seed?: number
+  /** Stage 2 (fine-tuning the top of the backbone); every field has a default chosen from the data. */
+  stage2?: Stage2Options
+  /** Threads computing embeddings (default: one per core). */
+  embedWorkers?: number
+  /** Fault injection, tests only. */
+  faults?: TrainPlan['faults']
+}
+
+export interface Stage2Options {
+  /** false: the backbone stays frozen. Default: on when the data is large enough. */
+  enabled?: boolean
+  /** Share of backbone layers to unfreeze (snapped to a block boundary); default from the data size. */
+  fraction?: number
+  /** Default: the head's learning rate / 10. */
+  learningRate?: number
+  epochs?: number
+  batchSize?: number
+  patience?: number
+  augment?: Partial<AugmentConfig>
 }
 
 export interface RunOutcome {
@@ -31,6 +55,8 @@ export interface RunOutcome {
   summary?: RunSummary
   error?: string
   warnings: string[]
+  /** p99 event-loop delay of this (main) process while the run trained, ms. */
+  eventLoopDelayP99Ms?: number
 }
 
 interface Row {
@@ -69,22 +95,50 @@ export function defaultSplit(rows: Row[], seed: number): SplitMethod {
   return withSubject > rows.length / 2 ? { kind: 'subject', validation: 0.2, seed } : { kind: 'stratified', validation: 0.2, seed }
 }
 
-export async function runTraining(project: Project, opts: TrainOptions = {}, hooks: { onEvent?: (e: TrainerEvent) => void; signal?: AbortSignal } = {}): Promise<RunOutcome> {
+/** Stage 2 as planned from the options and the data (null: stays frozen). */
+export function planStage2(opts: Stage2Options | undefined, trainImages: number, head: HeadConfig, fineTunable: boolean): Stage2Plan | null {
+  if (opts?.enabled === false || !fineTunable) return null
+  const fraction = opts?.fraction ?? defaultUnfreezeFraction(trainImages)
+  if (!(fraction >= 0 && fraction <= 1)) throw new StudioError('invalid_payload', `the unfrozen fraction must be between 0 and 1 (got ${fraction})`, 'stage2.fraction')
+  if (fraction === 0) return null
+  let augment: AugmentConfig
+  try {
+    augment = checkAugment({ ...DEFAULT_AUGMENT, ...opts?.augment })
+  } catch (err) {
+    throw new StudioError('invalid_payload', (err as Error).message, 'stage2.augment')
+  }
+  return {
+    fraction,
+    learningRate: opts?.learningRate ?? head.learningRate / 10,
+    epochs: opts?.epochs ?? 12,
+    batchSize: opts?.batchSize ?? 32,
+    patience: opts?.patience ?? 3,
+    augment
+  }
+}
+
+function checkClasses(project: Project, rows: Row[], warnings: string[]): { id: number; name: string }[] {
+  const active = listClasses(project.db)
+  const counts = new Map<number, number>()
+  for (const r of rows) counts.set(r.classId, (counts.get(r.classId) ?? 0) + 1)
+  const used = active.filter((c) => (counts.get(c.id) ?? 0) > 0)
+  for (const c of active) if (!counts.get(c.id)) warnings.push(`class "${c.name}" has no labeled images and is left out of this model`)
+  for (const c of used) if (counts.get(c.id) === 1) warnings.push(`class "${c.name}" has a single labeled image: it can be in training or validation, not both, so its scores mean little`)
+  if (used.length < 2) {
+    throw new StudioError('conflict', `training needs at least two classes with labeled images (found ${used.length}); label more images or include excluded ones`)
+  }
+  return used.map((c) => ({ id: c.id, name: c.name }))
+}
+
+export async function runTraining(project: Project, opts: TrainOptions = {}, hooks: RunHooks = {}): Promise<RunOutcome> {
   const seed = opts.seed ?? 1
   const backbone = getBackbone(opts.backbone ?? 'mobilenetv2-nsfwjs')
   const size = opts.size ?? backbone.defaultSize
   if (!backbone.sizes.includes(size)) throw new StudioError('invalid_payload', `${backbone.id} takes input sizes ${backbone.sizes.join(', ')} (got ${size})`, 'size')
   const { rows } = gatherImages(project)
   const warnings: string[] = []
-  const active = listClasses(project.db)
-  const counts = new Map<number, number>()
-  for (const r of rows) counts.set(r.classId, (counts.get(r.classId) ?? 0) + 1)
-  const used = active.filter((c) => (counts.get(c.id) ?? 0) > 0)
-  for (const c of active) if (!counts.get(c.id)) warnings.push(`class "${c.name}" has no labeled images and is left out of this model`)
-  if (used.length < 2) {
-    throw new StudioError('conflict', `training needs at least two classes with labeled images (found ${used.length}); label more images or include excluded ones`)
-  }
-  const index = new Map(used.map((c, i) => [c.id, i]))
+  const classes = checkClasses(project, rows, warnings)
+  const index = new Map(classes.map((c, i) => [c.id, i]))
   const method = opts.split ?? defaultSplit(rows, seed)
   const items: SplitItem[] = rows.map((r) => ({ id: r.id, label: r.classId, subject: r.subject, environment: r.environment, splitHint: r.hint }))
   let split
@@ -96,8 +150,11 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
   warnings.push(...split.warnings)
   const trainCounts: Record<number, number> = {}
   for (const r of rows) if (split.assignment.get(r.id) === 'train') trainCounts[r.classId] = (trainCounts[r.classId] ?? 0) + 1
+  const trainTotal = Object.values(trainCounts).reduce((a, b) => a + b, 0)
+  if (!trainTotal) throw new StudioError('conflict', 'the split leaves no images for training: every labeled image is in validation; choose another split')
   const weights = classWeights(trainCounts, opts.weights ?? 'inverse')
   const head: HeadConfig = { ...DEFAULT_HEAD, seed, ...opts.head }
+  const stage2 = planStage2(opts.stage2, trainTotal, head, backbone.fineTunable)
   const config = {
     backbone: backbone.id,
     size,
@@ -106,8 +163,11 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
     classWeights: weights,
     head,
     flip: opts.flip ?? true,
-    classes: used.map((c) => ({ id: c.id, name: c.name })),
-    warnings
+    stage2,
+    classes,
+    warnings,
+    // The preflight checklist's verdicts on these options and the overrides standing now (for the model card).
+    checklist: (await import('../analysis/insights/checklist')).checklistSnapshot(project, opts)
   }
 
   const runId = project.db.transaction(() => {
@@ -136,22 +196,103 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
     runDir: project.path('runs', String(runId)),
     cacheDir: project.path('cache'),
     images,
-    classes: config.classes,
+    classes,
     backbone: backbone.id,
     size,
     head,
-    classWeights: used.map((c) => weights.weights[c.id] ?? 1),
-    flip: config.flip
+    classWeights: classes.map((c) => weights.weights[c.id] ?? 1),
+    flip: config.flip,
+    stage2,
+    resume: false,
+    embedWorkers: opts.embedWorkers,
+    faults: opts.faults
   }
+  return launch(project, plan, warnings, hooks)
+}
 
+type StoredConfig = { backbone: string; size: number; head: HeadConfig; flip: boolean; stage2: Stage2Plan | null; classes: { id: number; name: string }[]; classWeights: { weights: Record<number, number> }; warnings: string[] }
+
+/**
+ * Continues a run that did not finish (interrupted by a crash, failed, or cancelled) from its last
+ * checkpoint: same split, same settings, the epochs already recorded kept.
+ */
+export async function resumeTraining(project: Project, runId: number, hooks: RunHooks = {}, overrides: Pick<TrainOptions, 'embedWorkers' | 'faults'> = {}): Promise<RunOutcome> {
+  const run = getRun(project.db, runId)
+  if (!run) throw new StudioError('not_found', `there is no run ${runId} in this project`, 'runId')
+  if (run.status === 'completed' || run.status === 'running') throw new StudioError('conflict', `run ${runId} is ${run.status}; only an interrupted, failed or cancelled run can be resumed`, 'runId')
+  const runDir = project.path('runs', String(runId))
+  const checkpoint = loadLatestCheckpoint(runDir)
+  if (!checkpoint) throw new StudioError('conflict', `run ${runId} stopped before its first checkpoint; start a new run instead`, 'runId')
+  for (const t of Object.values(checkpoint.tensors)) t.dispose()
+  const config = run.config as StoredConfig
+  const splitId = project.db.prepare('SELECT split_id FROM runs WHERE id = ?').pluck().get(runId) as number
+  const index = new Map(config.classes.map((c, i) => [c.id, i]))
+  const rows = project.db
+    .prepare(
+      `SELECT i.id, i.sha256, i.source_path AS source, i.stored_path AS stored, i.environment, l.class_id AS classId, a.part
+       FROM split_assignments a JOIN images i ON i.id = a.image_id JOIN image_labels l ON l.image_id = i.id
+       WHERE a.split_id = ? AND i.missing = 0 ORDER BY i.id`
+    )
+    .all(splitId) as { id: number; sha256: string; source: string | null; stored: string | null; environment: string | null; classId: number; part: PlannedImage['part'] }[]
+  const images: PlannedImage[] = rows
+    .filter((r) => index.has(r.classId))
+    .map((r) => ({ id: r.id, sha256: r.sha256, path: r.stored ? join(project.dir, r.stored) : r.source!, label: index.get(r.classId)!, part: r.part, environment: r.environment }))
+  const warnings = [...(config.warnings ?? [])]
+  if (images.length < rows.length) warnings.push(`${rows.length - images.length} images changed to a class this run does not know since it started, and are left out`)
+  project.db.prepare("UPDATE runs SET status = 'running', ended_at = NULL, error = NULL WHERE id = ?").run(runId)
+  const plan: TrainPlan = {
+    runId,
+    runDir,
+    cacheDir: project.path('cache'),
+    images,
+    classes: config.classes,
+    backbone: config.backbone,
+    size: config.size,
+    head: config.head,
+    classWeights: config.classes.map((c) => config.classWeights.weights[c.id] ?? 1),
+    flip: config.flip,
+    stage2: config.stage2,
+    resume: true,
+    embedWorkers: overrides.embedWorkers,
+    faults: overrides.faults
+  }
+  return launch(project, plan, warnings, hooks)
+}
+
+export interface RunHooks {
+  onEvent?: (e: TrainerEvent) => void
+  signal?: AbortSignal
+  /** Gets the worker once started (tests use it to crash a run). */
+  onWorker?: (worker: Worker) => void
+}
+
+function savePredictions(project: Project, runId: number, images: PlannedImage[], predictions: Prediction[]): void {
+  const part = new Map(images.map((i) => [i.id, i.part]))
+  const insert = project.db.prepare('INSERT OR REPLACE INTO run_predictions (run_id, image_id, part, label, predicted, probs) VALUES (?, ?, ?, ?, ?, ?)')
+  for (const p of predictions) insert.run(runId, p.imageId, part.get(p.imageId) ?? 'other', p.label, p.predicted, JSON.stringify(p.probs))
+}
+
+/** Starts the worker on a plan and records what it reports until the run ends, one way or another. */
+function launch(project: Project, plan: TrainPlan, warnings: string[], hooks: RunHooks): Promise<RunOutcome> {
+  const { runId } = plan
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
   return new Promise<RunOutcome>((resolve) => {
     let ended = false
     const worker = new Worker(workerEntry())
-    const finish = (outcome: Omit<RunOutcome, 'runId' | 'warnings'>) => {
+    hooks.onWorker?.(worker)
+    const finish = (outcome: Omit<RunOutcome, 'runId' | 'warnings'>, predictions: Prediction[] = []) => {
       if (ended) return
       ended = true
-      finishRun(project.db, runId, outcome.status, { error: outcome.error, summary: outcome.summary })
-      resolve({ runId, warnings, ...outcome })
+      delay.disable()
+      const eventLoopDelayP99Ms = delay.percentile(99) / 1e6
+      const summary = outcome.summary ? { ...outcome.summary, eventLoopDelayP99Ms } : undefined
+      // The predictions and the run's end are one fact: both are written, or neither.
+      project.db.transaction(() => {
+        if (outcome.status === 'completed') savePredictions(project, runId, plan.images, predictions)
+        finishRun(project.db, runId, outcome.status, { error: outcome.error, summary })
+      })()
+      resolve({ runId, warnings, ...outcome, summary, eventLoopDelayP99Ms })
     }
     const onAbort = () => worker.postMessage({ type: 'cancel' })
     hooks.signal?.addEventListener('abort', onAbort)
@@ -162,12 +303,12 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
         recordEpoch(project.db, runId, { stage: m.stage, epoch: m.epoch, loss: m.loss, accuracy: m.accuracy, valLoss: m.valLoss, valAccuracy: m.valAccuracy, imagesPerSecond: m.imagesPerSecond, durationMs: m.ms })
       }
       hooks.onEvent?.(e)
-      if (e.type === 'runEnd') finish({ status: e.status, summary: e.summary, error: e.error })
+      if (e.type === 'runEnd') finish({ status: e.status, summary: e.summary, error: e.error }, e.predictions)
     })
     worker.on('error', (err) => finish({ status: 'failed', error: `the training worker crashed: ${err.message}` }))
     worker.on('exit', (code) => {
       hooks.signal?.removeEventListener('abort', onAbort)
-      finish({ status: 'failed', error: `the training worker stopped (exit code ${code}) before finishing` })
+      finish({ status: 'failed', error: `the training worker stopped (exit code ${code}) before finishing; resume the run to continue from its last checkpoint` })
     })
     if (hooks.signal?.aborted) onAbort()
     worker.postMessage({ type: 'start', plan })
