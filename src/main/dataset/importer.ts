@@ -17,6 +17,8 @@ import { manifestSource } from './sources/manifest'
 import type { ImportItem, ImportSource, Skipped } from './types'
 
 export const MAX_FILE_BYTES = 256 * 1024 * 1024
+/** Skipped files and rows listed one by one in a report; the rest are counted. */
+export const MAX_LISTED_SKIPS = 1000
 export type ImportFormat = 'folder' | 'csv' | 'fer2013'
 
 export interface ImportOptions {
@@ -81,12 +83,15 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     cancelled: false,
     durationMs: 0
   }
+  let unlisted = 0
   const inFlightSha = new Set<string>()
   let pending: Ready[] = []
   let done = 0
   const progress = (message: string) => opts.onProgress?.(done, source.total, message)
   const skip = (s: Skipped) => {
-    report.skipped.push(s)
+    // Listed up to a cap: a million bad rows must not become a million objects in memory.
+    if (report.skipped.length < MAX_LISTED_SKIPS) report.skipped.push(s)
+    else unlisted++
     done++
   }
   const where = (item: ImportItem) => ({ file: item.path ?? item.origin, ...(item.line ? { line: item.line } : {}) })
@@ -144,6 +149,8 @@ export async function runImport(project: Project, source: ImportSource & { ignor
       else {
         const st = await stat(item.path!)
         if (st.isDirectory()) throw Object.assign(new Error('dir'), { code: 'EISDIR' })
+        // A FIFO would block the read forever and /dev/zero never ends: only regular files are read.
+        if (!st.isFile()) return skip({ ...where(item), reason: 'not a regular file (a FIFO, socket or device)' })
         if (st.size > MAX_FILE_BYTES) return skip({ ...where(item), reason: `file is ${st.size} bytes, over the ${MAX_FILE_BYTES}-byte limit` })
         bytes = await readFile(item.path!)
       }
@@ -209,6 +216,10 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     flush()
   }
   if (failure) throw failure
+  if (unlisted) {
+    report.skippedTotal = report.skipped.length + unlisted
+    report.skipped.push({ file: label.source, reason: `... and ${unlisted.toLocaleString('en')} more skipped (${report.skippedTotal.toLocaleString('en')} in all; the first ${MAX_LISTED_SKIPS.toLocaleString('en')} are listed)` })
+  }
   report.durationMs = Date.now() - started
   progress(report.cancelled ? 'cancelled' : 'done')
   audit(db, 'dataset.import', {
@@ -216,7 +227,7 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     format: report.format,
     added: report.added,
     duplicates: report.duplicates,
-    skipped: report.skipped.length,
+    skipped: report.skippedTotal ?? report.skipped.length,
     cancelled: report.cancelled
   })
   return report

@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import { dispatch } from '../../../src/main/app/dispatch'
+import type { Handlers } from '../../../src/main/app/handlers'
 import type { Db } from '../../../src/main/db/connection'
+import type { ChannelName, Req, Res } from '../../../src/shared/contract'
 import { thumbnailPath } from '../../../src/main/dataset/files'
 
 /** Starts a TypeScript file or the studio CLI in a child process with the project's loader. */
@@ -30,6 +33,11 @@ export function lines(child: ChildProcess): { out: string[]; err: () => string }
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode })
   return new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })))
+}
+
+/** Resolves when the child has exited and its output streams are drained. */
+export function closed(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((ok) => child.once('close', (code, signal) => ok({ code, signal })))
 }
 
 /** Waits until `cond` holds, polling; fails naming what it waited for. */
@@ -83,4 +91,11 @@ export function dbDigest(db: Db): string {
   const h = createHash('sha256')
   for (const t of tables) h.update(`${t}:${JSON.stringify(db.prepare(`SELECT * FROM "${t}"`).raw().all())}\n`)
   return h.digest('hex')
+}
+
+/** Calls a channel through dispatch() like a window does, typed, throwing the envelope's error. */
+export async function call<C extends ChannelName>(handlers: Handlers, channel: C, payload: Req<C>): Promise<Res<C>> {
+  const env = await dispatch(handlers, channel, payload)
+  if (!env.ok) throw new Error(`${channel}: ${env.error.code}: ${env.error.message}`)
+  return env.value as Res<C>
 }

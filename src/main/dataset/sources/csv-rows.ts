@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { parse } from 'csv-parse'
 import { StudioError } from '../../../shared/errors'
 import type { SourceEntry } from '../types'
@@ -24,6 +24,44 @@ export async function countRows(file: string): Promise<number> {
   return Math.max(0, lines - 1)
 }
 
+const SNIFF_BYTES = 64 * 1024
+
+/**
+ * Picks the text encoding from the file's first bytes: UTF-8 (with or without a BOM), UTF-16
+ * little-endian (spreadsheets' "Unicode text"), or Latin-1 when the start is not valid UTF-8.
+ * Big-endian UTF-16 and binary files are refused naming the file.
+ */
+export async function sniffEncoding(file: string): Promise<'utf8' | 'utf16le' | 'latin1'> {
+  const fh = await open(file, 'r')
+  const buf = Buffer.alloc(SNIFF_BYTES)
+  const { bytesRead } = await fh.read(buf, 0, SNIFF_BYTES, 0).finally(() => fh.close())
+  const head = buf.subarray(0, bytesRead)
+  if (head[0] === 0xfe && head[1] === 0xff) {
+    throw new StudioError('invalid_payload', `${file} is UTF-16 big-endian text, which is not supported; save it as UTF-8`, file)
+  }
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf16le'
+  const nulAt = (parity: number) => head.filter((b, i) => i % 2 === parity && b === 0).length
+  const nuls = head.filter((b) => b === 0).length
+  // A stray NUL in a text file is the row's problem; many of them mean UTF-16 or binary.
+  if (nuls > head.length / 100) {
+    const pairs = Math.floor(head.length / 2)
+    if (nulAt(1) > pairs * 0.9 && nulAt(0) === 0) return 'utf16le'
+    if (nulAt(0) > pairs * 0.9 && nulAt(1) === 0) {
+      throw new StudioError('invalid_payload', `${file} is UTF-16 big-endian text, which is not supported; save it as UTF-8`, file)
+    }
+    throw new StudioError('invalid_payload', `${file} is not a text file (it contains NUL bytes); expected a CSV`, file)
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true })
+    return 'utf8'
+  } catch {
+    return 'latin1'
+  }
+}
+
+/** A row decoded with replacement characters was not UTF-8: say so instead of "file not found". */
+const NOT_UTF8 = 'this row is not valid UTF-8 text (save the CSV as UTF-8)'
+
 /**
  * Streams a CSV with a header, in bounded memory. Rows with the wrong number of columns are
  * passed on with a problem instead of stopping the import; a header without the required
@@ -33,8 +71,9 @@ export async function* csvRows(file: string, required: string[]): AsyncGenerator
   const st = await stat(file).catch(() => null)
   if (!st) throw new StudioError('not_found', `${file} does not exist`, file)
   if (!st.isFile()) throw new StudioError('invalid_payload', `${file} is not a file`, file)
+  const encoding = await sniffEncoding(file)
   const parser = createReadStream(file).pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, info: true, relax_quotes: true })
+    parse({ bom: true, encoding, relax_column_count: true, skip_empty_lines: true, trim: true, info: true, relax_quotes: true })
   )
   let header: string[] | null = null
   try {
@@ -51,13 +90,20 @@ export async function* csvRows(file: string, required: string[]): AsyncGenerator
         }
         continue
       }
-      const values: Record<string, string> = {}
+      // No prototype: a column named __proto__ or constructor is data, not a property of Object.
+      const values: Record<string, string> = Object.create(null) as Record<string, string>
       header.forEach((h, i) => {
         const key = h.toLowerCase().startsWith('attr:') ? `attr:${h.slice(5).trim()}` : h.toLowerCase()
         values[key] = rec.record[i] ?? ''
       })
       const problem =
-        rec.record.length !== header.length ? `expected ${header.length} columns (${header.join(', ')}), found ${rec.record.length}` : undefined
+        rec.record.length !== header.length
+          ? `expected ${header.length} columns (${header.join(', ')}), found ${rec.record.length}`
+          : rec.record.some((v) => v.includes('\ufffd'))
+            ? NOT_UTF8
+            : rec.record.some((v) => v.includes('\0'))
+              ? 'this row contains a NUL byte'
+              : undefined
       yield { line: rec.info.lines, values, problem }
     }
   } catch (err) {

@@ -51,7 +51,8 @@ async function walk(root: string, out: Found[], skipped: Skipped[], ignored: { c
         const l = await lstat(p)
         st = l.isSymbolicLink() ? await stat(p) : l
       } catch (err) {
-        skipped.push({ file: p, reason: `cannot read (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'broken symlink' : (err as NodeJS.ErrnoException).code})` })
+        const code = (err as NodeJS.ErrnoException).code
+        skipped.push({ file: p, reason: `cannot read (${code === 'ENOENT' ? 'broken symlink' : code === 'ELOOP' ? 'symlink loop: the link leads back to itself' : code})` })
         continue
       }
       if (st.isDirectory()) await visit(p, [...parts, name])

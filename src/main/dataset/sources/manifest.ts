@@ -38,11 +38,12 @@ export async function manifestSource(file: string, opts: ManifestOptions = {}): 
         yield skip(`path "${raw}" escapes the CSV's folder`)
         continue
       }
-      const attributes: Record<string, string> = {}
-      for (const [k, value] of Object.entries(v)) {
-        if (k.startsWith('attr:') && value !== '') attributes[k.slice(5)] = value
-        else if (!KNOWN.has(k) && !k.startsWith('attr:') && value !== '') attributes[k] = value
-      }
+      // Built from entries, so a column named __proto__ is an attribute like any other.
+      const attributes: Record<string, string> = Object.fromEntries(
+        Object.entries(v).flatMap(([k, value]) =>
+          value === '' ? [] : k.startsWith('attr:') ? [[k.slice(5), value]] : KNOWN.has(k) ? [] : [[k, value]]
+        )
+      )
       const item: ImportItem = { origin: csvFile, line: row.line, path, fileName: basename(path), attributes }
       if (v.label) item.label = v.label
       if (v.environment || opts.environment) item.environment = v.environment || opts.environment
