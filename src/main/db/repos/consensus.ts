@@ -14,6 +14,9 @@ export function recomputeConsensus(db: Database, imageIds?: Iterable<number>): v
     'INSERT OR REPLACE INTO image_labels (image_id, class_id, votes, distinct_classes, tie) VALUES (?, ?, ?, ?, ?)'
   )
   const drop = db.prepare('DELETE FROM image_labels WHERE image_id = ?')
+  // A label given in the review queue (source 'review') adjudicates: it is the image's label
+  // until someone labels the image again.
+  const latest = db.prepare('SELECT class_id AS classId, source FROM annotations WHERE image_id = ? ORDER BY id DESC LIMIT 1')
   const ids = imageIds ?? (db.prepare('SELECT DISTINCT image_id AS id FROM annotations').pluck().all() as number[])
   for (const id of ids) {
     const labels = current.pluck().all(id) as number[]
@@ -25,6 +28,11 @@ export function recomputeConsensus(db: Database, imageIds?: Iterable<number>): v
     for (const c of labels) counts.set(c, (counts.get(c) ?? 0) + 1)
     const top = Math.max(...counts.values())
     const leaders = [...counts].filter(([, n]) => n === top).map(([c]) => c)
+    const last = latest.get(id) as { classId: number | null; source: string }
+    if (last.source === 'review' && last.classId !== null) {
+      upsert.run(id, last.classId, labels.length, counts.size, 0)
+      continue
+    }
     // A tie keeps the smallest class id as the label training would use, and is marked.
     upsert.run(id, Math.min(...leaders), labels.length, counts.size, leaders.length > 1 ? 1 : 0)
   }
