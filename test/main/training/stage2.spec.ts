@@ -88,7 +88,9 @@ describe('stage 2 fine-tuning', () => {
     const bn = model.getLayer('block_16_project_BN')
     const before = Float32Array.from(bn.getWeights()[2].dataSync())
     const x = tf.randomUniform([4, 3, 3, 320])
-    tf.tidy(() => bn.apply(x, { training: true }))
+    tf.tidy(() => {
+      bn.apply(x, { training: true })
+    })
     const after = Float32Array.from(bn.getWeights()[2].dataSync())
     expect(after).not.toEqual(before)
     bn.setWeights([...bn.getWeights().slice(0, 2), tf.tensor1d(before), bn.getWeights()[3]])
