@@ -3,9 +3,12 @@ import { channels, isChannelName } from '../../shared/contract'
 import { toErrorInfo, type Envelope } from '../../shared/errors'
 import type { Handlers } from './handlers'
 
+/** Field names and messages echo the payload (an unknown 10,000-character key): keep them short. */
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text)
+
 function describeIssue(issue: z.core.$ZodIssue): { field: string; message: string } {
-  const field = issue.path.length ? issue.path.map(String).join('.') : '(payload)'
-  return { field, message: `${field}: ${issue.message}` }
+  const field = clip(issue.path.length ? issue.path.map(String).join('.') : '(payload)', 200)
+  return { field, message: clip(`${field}: ${issue.message}`, 500) }
 }
 
 /**
