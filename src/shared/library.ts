@@ -19,7 +19,9 @@ export const libraryFilterSchema = z
     /** Images with an open (undecided, not stale) flag from label-noise review. */
     flagged: z.boolean().optional(),
     splitHint: z.string().max(100).optional(),
-    search: z.string().max(500).optional()
+    search: z.string().max(500).optional(),
+    /** Only these images (e.g. one cell of a confusion matrix), combined with the other filters. */
+    ids: z.array(z.number().int().min(1)).max(200_000).optional()
   })
   .strict()
 export type LibraryFilter = z.infer<typeof libraryFilterSchema>

@@ -49,6 +49,11 @@ function where(f: LibraryFilter): Where {
     clauses.push('i.split_hint = ?')
     params.push(f.splitHint)
   }
+  if (f.ids) {
+    // One JSON parameter, however many ids: SQLite caps the number of bound variables.
+    clauses.push('i.id IN (SELECT value FROM json_each(?))')
+    params.push(JSON.stringify(f.ids))
+  }
   if (f.search?.trim()) {
     clauses.push("i.file_name LIKE ? ESCAPE '\\'")
     params.push(`%${f.search.trim().replace(/[\\%_]/g, (c) => '\\' + c)}%`)
