@@ -23,7 +23,7 @@ export interface SoftmaxOptions {
   seed: number
 }
 
-export const DEFAULT_SOFTMAX: SoftmaxOptions = { epochs: 8, batchSize: 256, learningRate: 0.003, l2: 0.003, seed: 1 }
+export const DEFAULT_SOFTMAX: SoftmaxOptions = { epochs: 8, batchSize: 256, learningRate: 0.003, l2: 0.3, seed: 1 }
 
 export interface SoftmaxModel {
   /** m x d, row-major (one row of weights per class), and m biases. */
