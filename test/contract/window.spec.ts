@@ -44,8 +44,14 @@ function checkPolicy(policy: string): void {
   expect(d.get('default-src')).toEqual(["'self'"])
   expect(d.get('script-src')).toEqual(["'self'"])
   expect(d.get('object-src')).toEqual(["'none'"])
+  expect(d.get('connect-src')).toEqual(["'self'"])
+  expect(d.get('base-uri')).toEqual(["'none'"])
+  expect(d.get('frame-ancestors') ?? ["'none'"]).toEqual(["'none'"]) // meta tags cannot carry it; the header does
+  expect(d.get('form-action')).toEqual(["'none'"])
+  expect(d.has('frame-src') || d.has('child-src'), 'frames need their own review').toBe(false)
   for (const [name, values] of d) {
     expect(values, name).not.toContain("'unsafe-eval'")
+    expect(values, name).not.toContain("'wasm-unsafe-eval'")
     for (const v of values) expect(v, `${name} allows a remote origin`).not.toMatch(/^(https?:|wss?:|\*)/)
   }
 }
@@ -85,11 +91,61 @@ describe('window hardening', () => {
     }
     expect(navigate('file:///app/renderer/index.html#/overview')).toBe(false)
     expect(navigate('file:///etc/passwd')).toBe(true)
+    // A prefix of the app's URL is not the app.
+    expect(navigate('file:///app/renderer/index.html.evil/x.html')).toBe(true)
+    expect(navigate('file:///app/renderer/index.htmlx')).toBe(true)
+    expect(navigate('studio-file://files/x/image/1')).toBe(true)
+    expect(navigate('javascript:alert(1)')).toBe(true)
+    expect(navigate('not a url')).toBe(true)
+    // Server redirects are held to the same rule as navigations.
+    let redirected = false
+    win.listeners.get('will-redirect')!({ preventDefault: () => (redirected = true) }, 'file:///etc/passwd')
+    expect(redirected).toBe(true)
     expect(navigate('https://example.com/help')).toBe(true)
     expect(opened).toEqual(['https://example.com/help']) // handed to the user's browser instead
     let webviewPrevented = false
     win.listeners.get('will-attach-webview')!({ preventDefault: () => (webviewPrevented = true) })
     expect(webviewPrevented).toBe(true)
+  })
+
+  it('keeps a dev server origin exact: a longer host or another port is not the app', () => {
+    createMainWindow({ preload: '/app/preload.cjs', rendererFile: '/app/renderer/index.html', rendererUrl: 'http://localhost:5173/' })
+    const win = created.at(-1)!
+    const navigate = (url: string) => {
+      let prevented = false
+      win.listeners.get('will-navigate')!({ preventDefault: () => (prevented = true) }, url)
+      return prevented
+    }
+    expect(navigate('http://localhost:5173/#/library')).toBe(false)
+    expect(navigate('http://localhost:5173.evil.example/')).toBe(true)
+    expect(navigate('http://localhost:5174/')).toBe(true)
+    expect(navigate('https://localhost:5173/')).toBe(true)
+  })
+
+  it('sets nothing beyond the hardened preferences, and the shell wires every guard', () => {
+    // toEqual, not toMatchObject: an added key (enableBlinkFeatures, preload scripts in frames...) fails here.
+    expect(secureWebPreferences('/app/preload.cjs')).toEqual({
+      preload: '/app/preload.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: false
+    })
+    createMainWindow({ preload: '/app/preload.cjs', rendererFile: '/app/renderer/index.html' })
+    expect(created.at(-1)!.options.webPreferences).toEqual(secureWebPreferences('/app/preload.cjs'))
+    const shell = readFileSync('src/main/index.ts', 'utf8')
+    expect(shell).toContain('hardenSession(electronSession.defaultSession)')
+    expect(shell).toMatch(/web-contents-created[\s\S]*setWindowOpenHandler\(\(\) => \(\{ action: 'deny' \}\)\)/)
+    expect(shell).not.toMatch(/nodeIntegration:\s*true|contextIsolation:\s*false|sandbox:\s*false|webSecurity:\s*false/)
+    // A sandboxed preload must be CommonJS, and it is the only preload.
+    expect(shell).toContain('rendererPaths(mainDir)')
+    expect(readFileSync('src/main/electron/window.ts', 'utf8')).toContain("'../preload/index.cjs'")
   })
 
   it('denies every permission request and adds the CSP to responses', () => {
