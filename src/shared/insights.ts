@@ -156,6 +156,16 @@ export interface StageProposal {
  * A training config the checklist judges: the options of `training.start` plus what the
  * trainer's own options hold (head, stages, augmentation). Missing fields take the trainer's defaults.
  */
+/** training.start's stage-2 options (src/main/training/runner.ts Stage2Options). */
+export interface Stage2Proposal {
+  enabled?: boolean
+  fraction?: number
+  learningRate?: number
+  epochs?: number
+  batchSize?: number
+  augment?: { flip?: boolean; rotateDeg?: number; brightness?: number; contrast?: number; minCrop?: number }
+}
+
 export interface ProposedConfig {
   backbone?: string
   size?: number
@@ -166,6 +176,8 @@ export interface ProposedConfig {
   flip?: boolean
   normalization?: 'minus1to1' | 'zero1' | 'imagenet'
   head?: { hidden?: number; dropout?: number; learningRate?: number }
+  stage2?: Stage2Proposal
+  /** Every stage spelled out (stage 1 first); when given it replaces what stage2 would plan. */
   stages?: StageProposal[]
   augmentation?: AugmentationProposal
 }

@@ -40,8 +40,9 @@ export function clearOverride(db: Db, checkId: CheckId, annotator: string | null
 
 /** Judges a proposed config (raw, as it arrives from a channel or the CLI) against the project's data. */
 export function runChecklist(db: Db, raw: unknown = {}): ChecklistReport {
-  const config = resolveProposal(db, parseProposal(raw))
+  const proposal = parseProposal(raw)
   const facts = gatherFacts(db)
+  const config = resolveProposal(db, proposal, facts.labeled)
   const crossing = crossingSubjects(db, config.split)
   const overrides = new Map(listOverrides(db).map((o) => [o.checkId, o]))
   const checks = CHECKS.map((c, i) => {
@@ -54,6 +55,12 @@ export function runChecklist(db: Db, raw: unknown = {}): ChecklistReport {
   for (const c of checks) counts[c.verdict]++
   const { backbone, size, weights, flip, split, splitDescription, head, stages } = config
   return { config: { backbone, size, weights, flip, split, splitDescription, head, stages }, checks, counts, open: checks.filter((c) => c.verdict !== 'pass' && !c.override).length }
+}
+
+/** The stage-2 options training.start knows (the runner also takes e.g. patience). */
+function stage2Options(s: NonNullable<ProposedConfig['stage2']>): ProposedConfig['stage2'] {
+  const { enabled, fraction, learningRate, epochs, batchSize, augment } = s
+  return { enabled, fraction, learningRate, epochs, batchSize, augment }
 }
 
 /**
@@ -71,6 +78,7 @@ export function checklistSnapshot(project: Project, options: ProposedConfig): Ch
       weights: options.weights,
       seed: options.seed,
       flip: options.flip,
+      ...(options.stage2 ? { stage2: stage2Options(options.stage2) } : {}),
       ...(options.head ? { head: { hidden: options.head.hidden, dropout: options.head.dropout, learningRate: options.head.learningRate } } : {})
     })
     return { checks: report.checks.map((c) => ({ id: c.id, verdict: c.verdict, explanation: c.explanation })), overrides }

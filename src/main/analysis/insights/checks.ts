@@ -1,7 +1,7 @@
 // The ten checks of the transfer-learning practice note (/work/shared/seed, "전이학습 체크리스트"),
 // each a pure function of the resolved config and the data's facts. Thresholds are the studio's
 // own, stated here once so the explanations can quote them.
-import type { CheckFix, CheckId, ProposedConfig, Verdict } from '../../../shared/insights'
+import type { AugmentationProposal, CheckFix, CheckId, ProposedConfig, StageProposal, Verdict } from '../../../shared/insights'
 import { headParamCount } from '../../training/head'
 import type { Facts } from './facts'
 import { trainingStartTakes, type Resolved } from './proposal'
@@ -49,6 +49,24 @@ const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x
 
 function configFix(label: string, patch: ProposedConfig): CheckFix {
   return { kind: 'config', label, patch, applies: Object.keys(patch).every(trainingStartTakes) }
+}
+
+/** New later stages as a patch in the proposal's own terms: `stages` if it spelled them, else training.start's stage2. */
+function stagePatch(config: Resolved, later: StageProposal[]): ProposedConfig {
+  if (config.given.stages) return { stages: [config.stages[0], ...later] }
+  const tuning = later.find((s) => s.unfreeze > 0)
+  return { stage2: tuning ? { ...config.given.stage2, enabled: true, fraction: tuning.unfreeze, learningRate: tuning.learningRate } : { ...config.given.stage2, enabled: false } }
+}
+
+/** Clamped augmentation in the proposal's own terms: `augmentation`, or stage2.augment. */
+function augmentPatch(config: Resolved, clamp: AugmentationProposal): ProposedConfig {
+  if (config.given.augmentation || clamp.hue !== undefined || clamp.saturation !== undefined) return { augmentation: clamp }
+  const augment = { ...config.given.stage2?.augment }
+  if (clamp.rotation !== undefined) augment.rotateDeg = clamp.rotation
+  if (clamp.brightness !== undefined) augment.brightness = clamp.brightness
+  if (clamp.contrast !== undefined) augment.contrast = clamp.contrast
+  if (clamp.crop !== undefined) augment.minCrop = Math.round((1 - clamp.crop) * 1000) / 1000
+  return { stage2: { ...config.given.stage2, augment } }
 }
 
 // ---- 1. input resolution ----
@@ -134,9 +152,9 @@ function augmentation({ config }: CheckContext): Judgement {
   ]
   const over = rules.filter((r) => r.value !== undefined && r.value > r.bounds[0])
   const bad = over.filter((r) => r.value! > r.bounds[1])
-  const clamp: ProposedConfig['augmentation'] = { ...a, verticalFlip: false }
+  const clamp: AugmentationProposal = { ...(config.given.augmentation ?? {}), ...(a.verticalFlip ? { verticalFlip: false } : {}) }
   for (const r of over) (clamp as Record<string, unknown>)[r.key] = r.bounds[0]
-  const fix = configFix('clamp augmentation to sensible bounds', { augmentation: clamp })
+  const fix = configFix('clamp augmentation to sensible bounds', augmentPatch(config, clamp))
   if (a.verticalFlip) return { verdict: 'fail', explanation: 'Vertical flips show upside-down faces, which no camera in production will.', fix }
   const list = (rs: typeof over) => rs.map((r) => `${r.name} ${r.value}${r.unit} (sensible up to ${r.bounds[0]}${r.unit})`).join(', ')
   if (bad.length) return { verdict: 'fail', explanation: `Excessive: ${list(bad)}; an expression can change meaning under that much.`, fix }
@@ -170,16 +188,16 @@ function trainShare(config: Resolved): number {
 
 function frozenFirstStage({ config, facts }: CheckContext): Judgement {
   const [first, ...later] = config.stages
-  const frozenFix = configFix('freeze the backbone in stage 1', { stages: [{ ...first, unfreeze: 0 }, ...later] })
+  const frozenFix = configFix('freeze the backbone in stage 1', { stages: [{ ...first, unfreeze: 0 }, ...later] }) // only `stages` can unfreeze stage 1
   if (first.unfreeze > 0) {
     return { verdict: 'fail', explanation: `Stage 1 unfreezes ${pct(first.unfreeze)} of the backbone while the head is still random: its gradients wreck the pretrained features.`, fix: frozenFix }
   }
   const deepest = Math.max(0, ...later.map((s) => s.unfreeze))
   if (deepest === 0) return { verdict: 'pass', explanation: 'The backbone stays frozen; only the head trains.' }
-  if (!config.backboneInfo.fineTunable) return { verdict: 'fail', explanation: `${config.backboneInfo.name} cannot be fine-tuned; later stages would unfreeze nothing.`, fix: configFix('train the head only', { stages: [first] }) }
+  if (!config.backboneInfo.fineTunable) return { verdict: 'fail', explanation: `${config.backboneInfo.name} cannot be fine-tuned; later stages would unfreeze nothing.`, fix: configFix('train the head only', stagePatch(config, [])) }
   if (deepest > LIMITS.unfreeze || facts.labeled < LIMITS.fineTuneMinImages) {
     const why = deepest > LIMITS.unfreeze ? `${pct(deepest)} of the backbone is unfrozen later (the practice: top 10-30%)` : `only ${facts.labeled} labeled images to fine-tune on (keep it frozen under ${LIMITS.fineTuneMinImages})`
-    return { verdict: 'warn', explanation: `Frozen in stage 1, but ${why}.`, fix: configFix(facts.labeled < LIMITS.fineTuneMinImages ? 'train the head only' : 'unfreeze the top 20%', facts.labeled < LIMITS.fineTuneMinImages ? { stages: [first] } : { stages: [first, ...later.map((s) => ({ ...s, unfreeze: Math.min(s.unfreeze, 0.2) }))] }) }
+    return { verdict: 'warn', explanation: `Frozen in stage 1, but ${why}.`, fix: configFix(facts.labeled < LIMITS.fineTuneMinImages ? 'train the head only' : 'unfreeze the top 20%', stagePatch(config, facts.labeled < LIMITS.fineTuneMinImages ? [] : later.map((s) => ({ ...s, unfreeze: Math.min(s.unfreeze, 0.2) })))) }
   }
   return { verdict: 'pass', explanation: `Frozen in stage 1; later the top ${pct(deepest)} is unfrozen.` }
 }
@@ -192,7 +210,7 @@ function fineTuneRate({ config }: CheckContext): Judgement {
   if (!tuning.length) return { verdict: 'pass', explanation: 'No fine-tuning stage: nothing pretrained is updated.' }
   const highest = Math.max(...tuning.map((s) => s.learningRate))
   const ratio = highest / first.learningRate
-  const fix = configFix(`use ${first.learningRate / 10} (a tenth of the head's)`, { stages: [first, ...later.map((s) => (s.unfreeze > 0 ? { ...s, learningRate: first.learningRate / 10 } : s))] })
+  const fix = configFix(`use ${first.learningRate / 10} (a tenth of the head's)`, stagePatch(config, later.map((s) => (s.unfreeze > 0 ? { ...s, learningRate: first.learningRate / 10 } : s))))
   const what = `Fine-tuning at ${highest} vs the head's ${first.learningRate} (${fmt(ratio)}x)`
   if (ratio >= 1) return { verdict: 'fail', explanation: `${what}: not lower, so the unfrozen layers lose what they learned.`, fix }
   if (ratio > LIMITS.lrShare) return { verdict: 'warn', explanation: `${what}: lower, but less than ${Math.round(1 / LIMITS.lrShare)}x lower.`, fix }

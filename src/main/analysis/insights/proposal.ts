@@ -6,6 +6,8 @@ import { z } from 'zod'
 import { channels } from '../../../shared/contract'
 import { StudioError } from '../../../shared/errors'
 import type { ChecklistReport, ProposedConfig, SplitProposal, StageProposal } from '../../../shared/insights'
+import { DEFAULT_AUGMENT } from '../../training/augment'
+import { planStage2 } from '../../training/runner'
 import type { Db } from '../../db/connection'
 import { BACKBONES, getBackbone, type Backbone } from '../../training/backbones'
 import { DEFAULT_HEAD } from '../../training/head'
@@ -69,6 +71,8 @@ export type Resolved = ChecklistReport['config'] & {
   augmentation: NonNullable<ProposedConfig['augmentation']>
   /** True when the split was chosen by the trainer's default, not by the user. */
   splitDefaulted: boolean
+  /** How the proposal spelled stages and augmentation, so a fix answers in the same terms. */
+  given: Pick<ProposedConfig, 'stage2' | 'stages' | 'augmentation'>
 }
 
 /** Share of images with a subject id, the trainer's rule for choosing a subject split. */
@@ -83,13 +87,26 @@ function subjectShare(db: Db): number {
   return r.n ? (r.s ?? 0) / r.n : 0
 }
 
-/** The stages the trainer runs: stage 1 trains the head on a frozen backbone; stage 2 only when asked. */
-function stagesOf(p: ProposedConfig, headRate: number): StageProposal[] {
-  if (p.stages?.length) return p.stages
-  return [{ unfreeze: 0, learningRate: headRate, epochs: p.epochs ?? DEFAULT_HEAD.epochs }]
+/**
+ * The stages the trainer would run: stage 1 trains the head on the frozen backbone; stage 2 is
+ * what the runner's own planStage2 makes of the options and the (estimated) training images.
+ */
+function stagesOf(p: ProposedConfig, head: typeof DEFAULT_HEAD, backbone: Backbone, trainImages: number): { stages: StageProposal[]; augment: typeof DEFAULT_AUGMENT } {
+  if (p.stages?.length) return { stages: p.stages, augment: { ...DEFAULT_AUGMENT, flip: p.flip ?? true } }
+  const stage1 = { unfreeze: 0, learningRate: head.learningRate, epochs: p.epochs ?? DEFAULT_HEAD.epochs }
+  let plan
+  try {
+    plan = planStage2(p.stage2, trainImages, head, backbone.fineTunable)
+  } catch (err) {
+    const e = err as StudioError
+    throw new StudioError('invalid_payload', `config.${e.field ?? 'stage2'}: ${e.message}`, `config.${e.field ?? 'stage2'}`)
+  }
+  if (!plan) return { stages: [stage1], augment: { ...DEFAULT_AUGMENT, flip: p.flip ?? true } }
+  return { stages: [stage1, { unfreeze: plan.fraction, learningRate: plan.learningRate, epochs: plan.epochs }], augment: plan.augment }
 }
 
-export function resolveProposal(db: Db, p: ProposedConfig): Resolved {
+/** `labeled`: labeled active images, from which the trainer's data-sized defaults follow. */
+export function resolveProposal(db: Db, p: ProposedConfig, labeled: number): Resolved {
   if (p.backbone && !BACKBONES.some((b) => b.id === p.backbone)) {
     throw new StudioError('invalid_payload', `config.backbone: unknown backbone "${p.backbone}"; known: ${BACKBONES.map((b) => b.id).join(', ')}`, 'config.backbone')
   }
@@ -98,7 +115,11 @@ export function resolveProposal(db: Db, p: ProposedConfig): Resolved {
   // Same rule as the runner's defaultSplit: group by subject when most images have one.
   const split: SplitProposal = p.split ?? (subjectShare(db) > 0.5 ? { kind: 'subject', validation: 0.2, seed } : { kind: 'stratified', validation: 0.2, seed })
   const head = { hidden: p.head?.hidden ?? DEFAULT_HEAD.hidden, dropout: p.head?.dropout ?? DEFAULT_HEAD.dropout, learningRate: p.head?.learningRate ?? DEFAULT_HEAD.learningRate }
-  const flip = p.augmentation?.flip ?? p.flip ?? true
+  const trainImages = Math.round(labeled * (split.kind === 'stratified' || split.kind === 'subject' ? 1 - split.validation : 0.8))
+  const { stages, augment } = stagesOf(p, { ...DEFAULT_HEAD, ...head, seed }, backbone, trainImages)
+  const flip = p.augmentation?.flip ?? augment.flip ?? p.flip ?? true
+  // The trainer's augmentation in the checklist's terms; an explicit `augmentation` overrides it.
+  const fromTrainer = { rotation: augment.rotateDeg, brightness: augment.brightness, contrast: augment.contrast, crop: Math.round((1 - augment.minCrop) * 1000) / 1000 }
   return {
     backbone: backbone.id,
     backboneInfo: backbone,
@@ -109,8 +130,9 @@ export function resolveProposal(db: Db, p: ProposedConfig): Resolved {
     splitDescription: describeMethod(split),
     splitDefaulted: !p.split,
     head,
-    stages: stagesOf(p, head.learningRate),
+    stages,
     normalization: p.normalization ?? backbone.normalization,
-    augmentation: { ...p.augmentation, flip }
+    augmentation: { ...fromTrainer, ...p.augmentation, flip },
+    given: { stage2: p.stage2, stages: p.stages, augmentation: p.augmentation }
   }
 }

@@ -113,7 +113,7 @@ describe('4. augmentation', () => {
     expect(strong.explanation).toContain('rotation 20° (sensible up to 15°)')
     const bad = check(f, 'augmentation', { augmentation: { rotation: 45, brightness: 0.3 } })
     expect(bad.verdict).toBe('fail')
-    expect(bad.fix).toMatchObject({ patch: { augmentation: { rotation: 15, brightness: 0.25, verticalFlip: false } } })
+    expect(bad.fix).toMatchObject({ patch: { augmentation: { rotation: 15, brightness: 0.25 } }, applies: false })
     expect(check(f, 'augmentation', { augmentation: { verticalFlip: true } }).verdict).toBe('fail')
     expect(check(f, 'augmentation', bad.fix!.kind === 'config' ? bad.fix!.patch : {}).verdict).toBe('pass')
   })
@@ -280,5 +280,38 @@ describe('overrides', () => {
     expect(snap.checks.find((c) => c.id === 'class-imbalance')!.verdict).toBe('warn')
     expect(snap.overrides.map((o) => o.checkId)).toEqual(['production-environment'])
     expect(snap.error).toBeUndefined()
+  })
+})
+
+describe("checks 4, 6 and 7 on training.start's stage-2 options", () => {
+  it("judge the runner's own stage-2 plan: on by default for 300+ training images, at a tenth of the head's rate", () => {
+    const f = balanced({ happy: 250, sad: 250 })
+    const r = runChecklist(f.db, {})
+    expect(r.config.stages).toHaveLength(2)
+    expect(r.config.stages[1].learningRate).toBeCloseTo(1e-4, 12)
+    const lr = r.checks.find((c) => c.id === 'fine-tune-lr')!
+    expect(lr.verdict).toBe('pass')
+    expect(lr.explanation).toContain('Fine-tuning at 0.0001')
+    // 500 images is under the 1000 the practice wants before fine-tuning: warn, and offer to stay frozen
+    const frozen = r.checks.find((c) => c.id === 'frozen-first-stage')!
+    expect(frozen.verdict).toBe('warn')
+    expect(frozen.fix).toEqual({ kind: 'config', label: 'train the head only', patch: { stage2: { enabled: false } }, applies: true })
+    expect(check(f, 'frozen-first-stage', frozen.fix!.kind === 'config' ? frozen.fix!.patch : {}).verdict).toBe('pass')
+  })
+
+  it('fail a stage-2 rate equal to the head rate, with a fix training.start can take', () => {
+    const f = balanced()
+    const c = check(f, 'fine-tune-lr', { stage2: { fraction: 0.2, learningRate: 1e-3 } })
+    expect(c.verdict).toBe('fail')
+    expect(c.fix).toMatchObject({ patch: { stage2: { enabled: true, fraction: 0.2, learningRate: 1e-4 } }, applies: true })
+  })
+
+  it('warn on strong stage-2 augmentation and clamp it in stage2.augment', () => {
+    const f = balanced()
+    const c = check(f, 'augmentation', { stage2: { fraction: 0.2, augment: { rotateDeg: 18, minCrop: 0.75 } } })
+    expect(c.verdict).toBe('warn')
+    expect(c.explanation).toContain('rotation 18°')
+    expect(c.explanation).toContain('crop 0.25 of a side')
+    expect(c.fix).toMatchObject({ patch: { stage2: { fraction: 0.2, augment: { rotateDeg: 15, minCrop: 0.85 } } }, applies: true })
   })
 })
