@@ -66,12 +66,13 @@ export function heatmapOption(map: Heatmap, classNames: Map<number, string>, t: 
     grid: { left: 90, right: 20, top: 10, bottom: 60 },
     xAxis: category(t, map.columns, { name: map.dimension, nameLocation: 'middle', nameGap: 36, nameTextStyle: { color: t.text }, splitArea: { show: false } }),
     yAxis: category(t, rows, { inverse: true }),
-    visualMap: { min: 0, max, show: false, inRange: { color: t.ramp } },
+    // The value is dimension 2 of [column, row, count, share]; by default visualMap reads the last one.
+    visualMap: { min: 0, max, show: false, dimension: 2, inRange: { color: t.ramp } },
     series: [
       {
         type: 'heatmap',
         data,
-        label: { show: true, color: t.text, fontSize: 11, formatter: '{@[2]}\n{@[3]}' },
+        label: { show: true, color: t.text, fontSize: 11, lineHeight: 15, formatter: '{@[2]}\n{@[3]}' },
         itemStyle: { borderColor: t.split, borderWidth: 1 },
         encode: { x: 0, y: 1, value: 2 }
       }
@@ -86,9 +87,9 @@ export function splitOption(d: DashboardData, t: ChartTheme): Option {
   return base(t, {
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     legend: { top: 0, textStyle: { color: t.text }, type: 'scroll' },
-    grid: { left: 90, right: 20, top: 40, bottom: 30 },
+    grid: { left: 150, right: 30, top: 40, bottom: 30 },
     xAxis: value(t, 'images'),
-    yAxis: category(t, parts.map((p) => `${p.part} (${p.subjects} subj.)`)),
+    yAxis: category(t, parts.map((p) => `${p.part} (${p.subjects} subjects)`), { axisLabel: { color: t.text, width: 140, overflow: 'truncate' } }),
     series: d.classes.map((c) => ({
       name: c.name,
       type: 'bar',
