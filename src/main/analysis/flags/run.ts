@@ -111,8 +111,7 @@ function indexClasses(ctx: Context, images: Labeled[], minPerClass: number, purp
   return { kept: images.filter((im) => keep.has(im.classId)), classIds }
 }
 
-async function mislabeled(ctx: Context, images: Labeled[], vectors: Map<number, Float32Array>, source: string): Promise<Detected> {
-  const { kept, classIds } = indexClasses(ctx, images, 2, 'likely mislabeled')
+async function mislabeled(ctx: Context, { kept, classIds }: { kept: Labeled[]; classIds: number[] }, vectors: Map<number, Float32Array>, source: string): Promise<Detected> {
   const m = classIds.length
   const index = new Map(classIds.map((id, j) => [id, j]))
   const labels = Int32Array.from(kept, (im) => index.get(im.classId)!)
@@ -340,10 +339,12 @@ async function detect(ctx: Context, types: Set<FlagType>): Promise<Detected[]> {
   if (types.has('mislabeled') || types.has('outlier')) {
     const images = labeledImages(ctx.project)
     if (images.length === 0) fail('no labeled images to check; label some images first')
+    // Checked before embedding, so a project that cannot be cross-validated fails at once.
+    const classes = types.has('mislabeled') ? indexClasses(ctx, images, 2, 'likely mislabeled') : null
     const emb = await embeddings(ctx, images)
     const vectors = new Map(images.map((im, i) => [im.id, emb.vectors[i]]))
     const source = `${emb.backbone}@${emb.size}:v${PIPELINE.version}|data:${ctx.dataVersion}`
-    if (types.has('mislabeled')) out.push(await mislabeled(ctx, images, vectors, source))
+    if (classes) out.push(await mislabeled(ctx, classes, vectors, source))
     if (types.has('outlier')) out.push(outliers(ctx, images, vectors, source))
     for (const d of out) d.params = { ...d.params, backbone: emb.backbone, size: emb.size }
   }
