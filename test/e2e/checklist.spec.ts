@@ -53,6 +53,7 @@ describe('preflight checklist in the Train view', () => {
     await page.fill(`${verdict(id)} [data-test=override-reason]`, 'pilot run to size the problem')
     await page.click(`${verdict(id)} [data-test=override-save]`)
     await page.waitForSelector(`${verdict(id)} [data-test=override-note]`)
+    expect(await page.$('[data-test=checklist] .alert')).toBeNull()
     expect(await page.textContent(`${verdict(id)} [data-test=override-note]`)).toContain('pilot run to size the problem')
     const stored = studio.session.requireProject().db.prepare('SELECT check_id AS id, reason FROM checklist_overrides').all()
     expect(stored).toEqual([{ id, reason: 'pilot run to size the problem' }])
