@@ -67,6 +67,7 @@ export interface Calibration {
 export interface Mistake {
   imageId: number
   fileName: string
+  sha256: string
   label: number
   predicted: number
   /** Probability of the predicted class. */

@@ -23,6 +23,7 @@ export interface EvaluateHooks {
 interface ImageRow {
   id: number
   fileName: string
+  sha256: string
   path: string
   environment: string | null
   attributes: string
@@ -77,7 +78,7 @@ function subsetIds(db: Db, run: RunRecord, subset: Subset, parts: Map<number, Pa
 function imageRows(project: Project, ids: number[]): Map<number, ImageRow> {
   const rows = project.db
     .prepare(
-      `SELECT i.id, i.file_name AS fileName, i.source_path AS path, i.stored_path AS stored,
+      `SELECT i.id, i.file_name AS fileName, i.sha256, i.source_path AS path, i.stored_path AS stored,
               i.environment, i.attributes, l.class_id AS classId
        FROM json_each(?) j JOIN images i ON i.id = j.value LEFT JOIN image_labels l ON l.image_id = i.id`
     )
@@ -128,6 +129,7 @@ async function predictMissing(project: Project, run: RunRecord, missing: ImageRo
 interface Item extends Scored {
   imageId: number
   fileName: string
+  sha256: string
   environment: string
   attributes: Record<string, string>
 }
@@ -164,7 +166,7 @@ export async function evaluateRun(project: Project, runId: number, subset: Subse
     if (pred.label !== null && pred.label !== label) relabeled++
     const probs = JSON.parse(pred.probs) as number[]
     if (probs.length !== run.classes.length) throw new StudioError('corrupt_project', `run ${runId}: the recorded prediction for image ${id} has ${probs.length} probabilities for ${run.classes.length} classes`)
-    items.push({ imageId: id, fileName: img.fileName, label, predicted: argmax(probs), probs, environment: img.environment ?? '(none)', attributes: JSON.parse(img.attributes) as Record<string, string> })
+    items.push({ imageId: id, fileName: img.fileName, sha256: img.sha256, label, predicted: argmax(probs), probs, environment: img.environment ?? '(none)', attributes: JSON.parse(img.attributes) as Record<string, string> })
   }
   return buildEvaluation(run, subset, items, { unscored, relabeled, unreadable: computed.unreadable, stored: sourceStored, computed: computed.stored.length })
 }
@@ -183,6 +185,7 @@ function buildEvaluation(
   const mistakes: Mistake[] = confidentMistakes(items, MISTAKES_LIMIT).map((it) => ({
     imageId: it.imageId,
     fileName: it.fileName,
+    sha256: it.sha256,
     label: it.label,
     predicted: it.predicted,
     confidence: it.probs[it.predicted],
