@@ -57,6 +57,19 @@ function describeReadError(err: unknown): string {
   return `cannot read (${code ?? (err as Error).message})`
 }
 
+const DISK_FULL = new Set(['ENOSPC', 'EFBIG', 'EDQUOT'])
+
+/** A full disk (or a file-size limit) named as such, with the file, instead of a bare errno or "disk I/O error". */
+function diskError(err: unknown, what: string): unknown {
+  const code = (err as { code?: unknown }).code
+  if (typeof code !== 'string') return err
+  if (DISK_FULL.has(code)) return new StudioError('io_error', `disk is full or the file is too large (${code}): cannot write ${what}`, what)
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) {
+    return new StudioError('io_error', `cannot save to the project database (${code}): the disk may be full; the batch being saved was rolled back`, what)
+  }
+  return err
+}
+
 /** Streams a source into the project: decode, hash, thumbnail, commit in batches; never half an image. */
 export async function runImport(project: Project, source: ImportSource & { ignored?: number }, label: { source: string; format: string }, opts: ImportOptions = {}): Promise<ImportReport> {
   const started = Date.now()
@@ -101,6 +114,15 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     // Decodes finish out of order; keep the source's order within a batch for stable ids.
     const batch = pending.sort((a, b) => a.seq - b.seq)
     pending = []
+    try {
+      save(batch)
+    } catch (err) {
+      throw diskError(err, db.name)
+    }
+    for (const r of batch) inFlightSha.delete(r.sha256)
+  }
+
+  const save = (batch: Ready[]): void => {
     db.transaction(() => {
       const labels: { imageId: number; classId: number; annotator: string }[] = []
       for (const r of batch) {
@@ -139,7 +161,6 @@ export async function runImport(project: Project, source: ImportSource & { ignor
       if (labels.length) addAnnotations(db, labels.map((l) => ({ ...l, source: 'import' })), importId)
       report.labeled += labels.length
     })()
-    for (const r of batch) inFlightSha.delete(r.sha256)
   }
 
   const process = async (item: ImportItem, seq: number): Promise<void> => {
@@ -173,11 +194,13 @@ export async function runImport(project: Project, source: ImportSource & { ignor
       throw err
     }
     // Both files are keyed by content: one left over from a crash is simply overwritten.
-    await writeFileAtomicAsync(thumbnailPath(project.dir, sha256), image.thumbnail)
+    const thumb = thumbnailPath(project.dir, sha256)
+    await writeFileAtomicAsync(thumb, image.thumbnail).catch((err) => Promise.reject(diskError(err, thumb)))
     let storedPath: string | null = null
     if (item.bytes) {
       storedPath = join('images', item.storeIn ?? 'stored', `${sha256}.${EXT[image.format] ?? 'bin'}`)
-      await writeFileAtomicAsync(join(project.dir, storedPath), item.bytes)
+      const stored = join(project.dir, storedPath)
+      await writeFileAtomicAsync(stored, item.bytes).catch((err) => Promise.reject(diskError(err, stored)))
     }
     pending.push({ seq, item, sha256, bytes: bytes.length, image, storedPath })
     done++

@@ -1,0 +1,99 @@
+// Disk full while thumbnailing: the import runs in a child whose file-size limit (RLIMIT_FSIZE,
+// set with `ulimit -f`, no root needed) makes the kernel refuse writes past 16 KiB with EFBIG,
+// as a full disk refuses them with ENOSPC. The error is clear and nothing is corrupted.
+import { join } from 'node:path'
+import { describe, expect, it, vi } from 'vitest'
+
+/** How many more thumbnails fit on the "disk"; the next one is written half-way and fails with ENOSPC. */
+const disk = vi.hoisted(() => ({ thumbsLeft: Infinity }))
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>()
+  const writeFile: typeof real.writeFile = async (file, data, opts) => {
+    if (String(file).includes('/thumbs/') && Buffer.isBuffer(data) && disk.thumbsLeft-- <= 0) {
+      await real.writeFile(file, data.subarray(0, data.length >> 1), opts)
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC', errno: -28, syscall: 'write' })
+    }
+    return real.writeFile(file, data, opts)
+  }
+  return { ...real, default: { ...real, writeFile }, writeFile }
+})
+import { importPath } from '../../../src/main/dataset/importer'
+import { label } from '../../../src/main/labeling/actions'
+import { createProject, openProject, type Project } from '../../../src/main/project/project'
+import { picture, put } from '../../helpers/images'
+import { tempDir } from '../../helpers/tmp'
+import { checkThumbnails, closed, filesUnder, integrity, lines, spawnTs } from './helpers'
+
+function snapshot(p: Project): unknown[] {
+  return [
+    p.db.prepare('SELECT * FROM images ORDER BY id').all(),
+    p.db.prepare('SELECT * FROM annotations ORDER BY id').all(),
+    p.db.prepare('SELECT * FROM image_labels ORDER BY image_id').all(),
+    p.db.prepare('SELECT * FROM classes ORDER BY id').all()
+  ]
+}
+
+describe('disk full during an import', () => {
+  it('stops with a clear error naming the database, keeps the project whole, and a later import completes', async () => {
+    const root = tempDir()
+    const dir = join(root, 'p')
+    put(join(root, 'earlier', 'happy', 'e1.png'), await picture(401))
+    put(join(root, 'earlier', 'sad', 'e2.png'), await picture(402))
+    const p0 = createProject(dir, { classes: ['happy', 'sad'] })
+    await importPath(p0, join(root, 'earlier'))
+    label(p0.db, 'kim', [1], 2)
+    const before = snapshot(p0)
+    p0.close()
+    const N = 80
+    for (let i = 0; i < N; i++) put(join(root, 'src', 'happy', `n${i}.png`), await picture(430 + i))
+
+    const child = spawnTs(['bin/studio.mjs', 'import', dir, join(root, 'src')], { shell: 'ulimit -f 48' })
+    const out = lines(child)
+    const { code } = await closed(child)
+    expect(code, out.err()).toBe(1)
+    expect(out.err()).toMatch(/cannot save to the project database \(SQLITE_(FULL|IOERR\w*)\): the disk may be full; the batch being saved was rolled back/)
+    expect(out.err()).not.toMatch(/\n\s+at /) // a message, not a stack trace
+
+    const p = openProject(dir)
+    expect(integrity(p.db)).toBe('ok')
+    expect(snapshot(p)).toEqual(before)
+    const { tmp } = await checkThumbnails(dir, p.db)
+    expect(tmp).toBe(0) // the partial temporary file was removed
+    // Thumbnails are keyed by content: one written before the failure is reused, never shown half.
+    expect(filesUnder(join(dir, 'thumbs')).filter((f) => f.endsWith('.webp')).length).toBeGreaterThan(2)
+    const r = await importPath(p, join(root, 'src'))
+    expect([r.added, r.skipped.length]).toEqual([N, 0])
+    expect((await checkThumbnails(dir, p.db)).thumbs).toBe(N + 2)
+    p.close()
+  })
+})
+
+describe('disk full while writing a thumbnail', () => {
+  it('names the thumbnail and ENOSPC, leaves no partial file, commits nothing of the failed image, and a re-run completes', async () => {
+    const root = tempDir()
+    const dir = join(root, 'p')
+    put(join(root, 'earlier', 'happy', 'e1.png'), await picture(411))
+    const p = createProject(dir, { classes: ['happy'] })
+    await importPath(p, join(root, 'earlier'))
+    label(p.db, 'kim', [1], 1)
+    const before = snapshot(p)
+    for (let i = 0; i < 10; i++) put(join(root, 'src', 'happy', `i${i}.png`), await picture(420 + i))
+    disk.thumbsLeft = 4
+    await expect(importPath(p, join(root, 'src'), { concurrency: 1 })).rejects.toThrow(
+      /disk is full or the file is too large \(ENOSPC\): cannot write .*\/thumbs\/[0-9a-f]{2}\/[0-9a-f]{64}\.webp/
+    )
+    disk.thumbsLeft = Infinity
+    expect(integrity(p.db)).toBe('ok')
+    const kept = snapshot(p) as unknown[][]
+    expect((kept[0] as unknown[]).slice(0, 1)).toEqual((before[0] as unknown[]).slice(0, 1))
+    expect(kept[1]).toEqual(expect.arrayContaining(before[1] as unknown[]))
+    const { tmp } = await checkThumbnails(dir, p.db)
+    expect(tmp).toBe(0)
+    expect(p.db.prepare('SELECT count(*) FROM images').pluck().get()).toBeLessThanOrEqual(5)
+    const r = await importPath(p, join(root, 'src'))
+    expect(p.db.prepare('SELECT count(*) FROM images').pluck().get()).toBe(11)
+    expect(r.skipped).toEqual([])
+    expect((await checkThumbnails(dir, p.db)).thumbs).toBe(11)
+    p.close()
+  })
+})
