@@ -6,14 +6,15 @@ import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { freezeAll, functionExtractor, modelExtractor, type FeatureExtractor } from './backbones/extractor'
 import { DOWNLOADABLE, KERAS_MOBILENET_V2_BLOCKS } from './backbones/catalog'
-import { externalStatus, loadExternal, offeredIn, registeredFolders } from './backbones/external'
+import { ensureDownloaded, externalStatus, loadExternal, offeredIn, registeredFolders } from './backbones/external'
 import { FACE_EXPRESSION_BLOCKS, loadFaceExpressionNet } from './backbones/face-expression'
 import type { Backbone, BackboneStatus } from './backbones/types'
+import type { DownloadOptions } from './download'
 import type { PreprocessSpec, ResizePolicy } from './preprocess'
 
 export type { FeatureExtractor } from './backbones/extractor'
 export type { Backbone, BackboneSource, BackboneStatus } from './backbones/types'
-export { ensureDownloaded, registerFolderBackbone, unregisterFolderBackbone } from './backbones/external'
+export { registerFolderBackbone, unregisterFolderBackbone } from './backbones/external'
 
 export const BACKBONES: Backbone[] = [
   {
@@ -170,6 +171,18 @@ export function getBackbone(id: string): Backbone {
 /** Whether it loads now, needs its weights downloaded first, or is a registered folder that is gone. */
 export function backboneStatus(id: string): BackboneStatus {
   return externalStatus(getBackbone(id))
+}
+
+/**
+ * Makes a backbone loadable: downloads a download backbone's weights if they are not cached yet
+ * (with progress and cancel), checks a folder backbone's folder; nothing to do for the others.
+ * Call it on the main thread before embedding, so worker threads never race to download.
+ */
+export async function prepareBackbone(id: string, opts: Omit<DownloadOptions, 'root'> = {}): Promise<void> {
+  const backbone = getBackbone(id)
+  const status = externalStatus(backbone)
+  if (status === 'needs download') await ensureDownloaded(backbone, opts)
+  else if (status === 'missing') throw new Error(`backbone ${id} is a folder that is gone: ${join((backbone.source as { dir: string }).dir, 'model.json')} not found`)
 }
 
 /** Every backbone offered in a project (null: outside any project), with its status. */

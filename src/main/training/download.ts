@@ -50,6 +50,17 @@ export function modelCacheRoot(): string {
   return join(base, 'freezeframe-studio', 'models')
 }
 
+/**
+ * Where a published URL is fetched from: itself, or under $FREEZEFRAME_MODEL_MIRROR as
+ * <mirror>/<host>/<path> (a local copy of the hosts, for machines that cannot reach them).
+ */
+export function fetchUrl(url: string): string {
+  const mirror = process.env.FREEZEFRAME_MODEL_MIRROR
+  if (!mirror) return url
+  const u = new URL(url)
+  return `${mirror.replace(/\/+$/, '')}/${u.host}${u.pathname}${u.search}`
+}
+
 export class DownloadError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -145,10 +156,11 @@ export async function downloadModel(spec: DownloadSpec, opts: DownloadOptions = 
       progress(name)
       return data
     }
-    const modelJson = await get('model.json', spec.url + query)
-    const shards = shardNames(modelJson, spec.url)
+    const url = fetchUrl(spec.url)
+    const modelJson = await get('model.json', url + query)
+    const shards = shardNames(modelJson, url)
     filesTotal = shards.length + 1
-    for (const name of shards) await get(name, new URL(name, spec.url).href + query)
+    for (const name of shards) await get(name, new URL(name, url).href + query)
     try {
       readModelFolder(tmp)
     } catch (err) {

@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setImmediate } from 'node:timers/promises'
 import { mulberry32 } from '../util/random'
-import { getBackbone, listBackbones } from './backbones'
+import { backboneStatus, getBackbone, listBackbones, prepareBackbone } from './backbones'
+import type { ProbeEntry, ProbeResult } from '../../shared/probe'
 import { embedParallel, type EmbeddingRequest } from './embeddings'
 
 export interface ProbeImage extends EmbeddingRequest {
@@ -30,6 +31,10 @@ export interface ProbeOptions {
   /** Cross-validation folds (default 5, fewer when a class has fewer sampled images). */
   folds?: number
   seed?: number
+  /** Download the weights of listed backbones that need it (default false: they are reported as failed). */
+  download?: boolean
+  /** Ridge strength (default RIDGE_LAMBDA). */
+  lambda?: number
   /** Threads computing embeddings (default one per core). */
   workers?: number
   signal?: AbortSignal
@@ -41,38 +46,12 @@ export interface ProbeProgress {
   /** 0-based position of this backbone, of `count`. */
   index: number
   count: number
-  phase: 'embedding' | 'fitting'
+  phase: 'download' | 'embedding' | 'fitting'
   done: number
   total: number
 }
 
-export interface ProbeEntry {
-  backbone: string
-  name: string
-  size: number
-  /** Out-of-fold accuracy on the sample, null when the backbone failed. */
-  accuracy: number | null
-  /** Mean of per-class recall: what the ranking sorts by, so a big class cannot carry it. */
-  balancedAccuracy: number | null
-  /** Wall time for this backbone, embedding included; and how much of it was spent fitting. */
-  seconds: number
-  fitSeconds: number
-  /** Image embeddings computed now vs found in the cache. */
-  computed: number
-  cached: number
-  error?: string
-}
-
-export interface ProbeResult {
-  /** Best first; failed backbones last. */
-  ranking: ProbeEntry[]
-  /** The winner's id, null when every backbone failed or it was cancelled before any finished. */
-  best: string | null
-  sample: { images: number; perClass: number[]; folds: number; seed: number }
-  method: string
-  cancelled: boolean
-  seconds: number
-}
+export type { ProbeEntry, ProbeResult } from '../../shared/probe'
 
 export const PROBE_FILE = 'probe.json'
 const DEFAULT_PER_CLASS = 60
@@ -186,7 +165,7 @@ export function choleskySolve(a: Float64Array, m: number, b: Float64Array, c: nu
 export const RIDGE_LAMBDA = 1
 
 /** Out-of-fold predicted class of every sample image. */
-async function crossValidate(k: Float64Array, n: number, labels: Int32Array, classes: number, fold: Int32Array, folds: number, signal?: AbortSignal): Promise<Int32Array> {
+async function crossValidate(k: Float64Array, n: number, labels: Int32Array, classes: number, fold: Int32Array, folds: number, lambda: number, signal?: AbortSignal): Promise<Int32Array> {
   const predicted = new Int32Array(n)
   for (let f = 0; f < folds; f++) {
     const train: number[] = []
@@ -204,7 +183,7 @@ async function crossValidate(k: Float64Array, n: number, labels: Int32Array, cla
     const a = new Float64Array(m * m)
     for (let r = 0; r < m; r++) {
       for (let s = 0; s < m; s++) a[r * m + s] = k[train[r] * n + train[s]]
-      a[r * m + r] += RIDGE_LAMBDA
+      a[r * m + r] += lambda
     }
     const alpha = choleskySolve(a, m, y, classes)
     for (const i of test) {
@@ -255,6 +234,10 @@ async function probeOne(id: string, index: number, count: number, sample: Return
   const progress = (phase: ProbeProgress['phase'], done: number, total: number) => opts.onProgress?.({ backbone: id, index, count, phase, done, total })
   const base = { backbone: id, name: backbone.name, size }
   try {
+    if (backboneStatus(id) === 'needs download') {
+      if (!opts.download) throw new Error(`${id} needs download; probe it with downloading allowed, or choose it once to fetch its weights`)
+      await prepareBackbone(id, { signal: opts.signal, onProgress: (p) => progress('download', p.filesDone, p.filesTotal ?? p.filesDone + 1) })
+    }
     const emb = await embedParallel(opts.cacheDir, sample.images, {
       backbone: id,
       size,
@@ -268,12 +251,12 @@ async function probeOne(id: string, index: number, count: number, sample: Return
     const kept = sample.images.map((img, i) => ({ v: emb.vectors.get(img.sha256)?.[0], label: img.label, fold: sample.fold[i] })).filter((r) => r.v)
     const labels = Int32Array.from(kept, (r) => r.label)
     const k = await gram(standardize(kept.map((r) => r.v!), emb.dim), kept.length, emb.dim, opts.signal)
-    const predicted = await crossValidate(k, kept.length, labels, classes, Int32Array.from(kept, (r) => r.fold), folds, opts.signal)
+    const predicted = await crossValidate(k, kept.length, labels, classes, Int32Array.from(kept, (r) => r.fold), folds, opts.lambda ?? RIDGE_LAMBDA, opts.signal)
     progress('fitting', folds, folds)
     const fitSeconds = (performance.now() - fitStart) / 1000
     return { ...base, ...scores(labels, predicted, classes), seconds: (performance.now() - started) / 1000, fitSeconds, computed: emb.computed, cached: emb.cached }
   } catch (err) {
-    if (err instanceof ProbeCancelled) throw err
+    if (err instanceof ProbeCancelled || opts.signal?.aborted) throw new ProbeCancelled()
     const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]
     return { ...base, accuracy: null, balancedAccuracy: null, seconds: (performance.now() - started) / 1000, fitSeconds: 0, computed: 0, cached: 0, error: message }
   }
@@ -323,7 +306,7 @@ export async function probeBackbones(images: ProbeImage[], classes: number, opts
     ranking,
     best: ranking[0]?.balancedAccuracy != null ? ranking[0].backbone : null,
     sample: { images: sample.images.length, perClass: sample.perClass, folds, seed },
-    method: `ridge classifier (lambda ${RIDGE_LAMBDA} on the Gram matrix of standardized features / d), ${folds}-fold stratified cross-validation, up to ${perClassCap} images per class`,
+    method: `ridge classifier (lambda ${opts.lambda ?? RIDGE_LAMBDA} on the Gram matrix of standardized features / d), ${folds}-fold stratified cross-validation, up to ${perClassCap} images per class`,
     cancelled,
     seconds: (performance.now() - started) / 1000
   }

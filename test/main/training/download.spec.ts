@@ -9,7 +9,9 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../src/main/training/backend'
-import { BACKBONES, backboneStatus, listBackbones, loadFeatureExtractor, type Backbone } from '../../../src/main/training/backbones'
+import { BACKBONES, backboneStatus, listBackbones, loadFeatureExtractor, prepareBackbone, type Backbone } from '../../../src/main/training/backbones'
+import { probeBackbones, type ProbeImage } from '../../../src/main/training/probe'
+import { picture } from '../../helpers/images'
 import { ensureDownloaded, loadExternal } from '../../../src/main/training/backbones/external'
 import { downloadedDir, downloadModel, RECORD_FILE, verifyDownload, type DownloadProgress, type DownloadSpec } from '../../../src/main/training/download'
 import { tempDir } from '../../helpers/tmp'
@@ -77,9 +79,11 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())))
 
 let cacheEnv: string | undefined
+let mirrorEnv: string | undefined
 let root: string
 beforeEach(() => {
   cacheEnv = process.env.FREEZEFRAME_MODEL_CACHE
+  mirrorEnv = process.env.FREEZEFRAME_MODEL_MIRROR
   root = tempDir('ff-models-')
   process.env.FREEZEFRAME_MODEL_CACHE = root
   served.files.clear()
@@ -87,8 +91,10 @@ beforeEach(() => {
   served.requests.length = 0
 })
 afterEach(() => {
-  if (cacheEnv === undefined) delete process.env.FREEZEFRAME_MODEL_CACHE
-  else process.env.FREEZEFRAME_MODEL_CACHE = cacheEnv
+  for (const [key, value] of [['FREEZEFRAME_MODEL_CACHE', cacheEnv], ['FREEZEFRAME_MODEL_MIRROR', mirrorEnv]] as const) {
+    if (value === undefined) delete process.env[key]
+    else process.env[key] = value
+  }
 })
 
 async function serveTiny(prefix: string): Promise<{ modelJson: Buffer; shard: Buffer; model: tf.LayersModel }> {
@@ -236,5 +242,79 @@ describe('download backbones', () => {
     tf.dispose([x, out])
     extractor.dispose()
     expect(existsSync(join(root, 'test-graph', RECORD_FILE))).toBe(true)
+  })
+})
+
+describe('catalog backbones through a mirror', () => {
+  /** Stands in for the published MobileNetV1 0.25: the same layer names and 256-d conv_pw_13_relu, tiny 1x1 convs. */
+  async function serveFakeMobileNetV1(): Promise<void> {
+    const input = tf.input({ shape: [224, 224, 3], name: 'input_1' })
+    let x = input
+    for (let i = 1; i <= 13; i++) {
+      x = tf.layers.conv2d({ name: `conv_pw_${i}`, filters: i === 13 ? 256 : 4, kernelSize: 1, strides: i <= 5 ? 2 : 1, kernelInitializer: tf.initializers.glorotUniform({ seed: i }) }).apply(x) as tf.SymbolicTensor
+      x = tf.layers.reLU({ name: `conv_pw_${i}_relu` }).apply(x) as tf.SymbolicTensor
+    }
+    const model = tf.model({ inputs: input, outputs: x })
+    const files = await writeModelFolder(model, tempDir('ff-src-'))
+    model.dispose()
+    served.files.set('/storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/model.json', files.modelJson)
+    served.files.set('/storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/group1-shard1of1.bin', files.shard)
+  }
+
+  async function images(dir: string): Promise<ProbeImage[]> {
+    return Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const png = await picture(i)
+        const path = join(dir, `p${i}.png`)
+        writeFileSync(path, png)
+        return { path, sha256: sha(png), label: i % 2 }
+      })
+    )
+  }
+
+  it('fetches a catalog entry from <mirror>/<host>/<path> and loads it at another size', async () => {
+    await serveFakeMobileNetV1()
+    process.env.FREEZEFRAME_MODEL_MIRROR = `${base}/`
+    expect(backboneStatus('mobilenetv1-025-imagenet')).toBe('needs download')
+    const seen: DownloadProgress[] = []
+    await prepareBackbone('mobilenetv1-025-imagenet', { onProgress: (p) => seen.push(p) })
+    expect(served.requests).toEqual(['/storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/model.json', '/storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/group1-shard1of1.bin'])
+    expect(seen.at(-1)).toMatchObject({ filesDone: 2, filesTotal: 2 })
+    expect(backboneStatus('mobilenetv1-025-imagenet')).toBe('ready')
+    // The record keeps the published URL, not the mirror's.
+    expect(verifyDownload(join(root, 'mobilenetv1-025-imagenet')).url).toBe('https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_0.25_224/model.json')
+    const extractor = await loadFeatureExtractor('mobilenetv1-025-imagenet', 128)
+    expect(extractor.model!.layers.at(-1)!.name).toBe('feature_pool')
+    expect(extractor.model!.trainableWeights).toHaveLength(0)
+    const x = tf.randomUniform([2, 128, 128, 3], -1, 1, 'float32', 1) as tf.Tensor4D
+    const out = extractor.extract(x)
+    expect(out.shape).toEqual([2, 256])
+    tf.dispose([x, out])
+    extractor.dispose()
+  })
+
+  it('probes a backbone that needs download only when allowed, and says offline when it cannot fetch', async () => {
+    await serveFakeMobileNetV1()
+    const imgs = await images(tempDir('ff-img-'))
+    const opts = { cacheDir: tempDir('ff-cache-'), backbones: ['pixels', 'mobilenetv1-025-imagenet'], samplePerClass: 6, folds: 3, workers: 1 }
+    const closed = createServer()
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((r) => closed.close(() => r()))
+    process.env.FREEZEFRAME_MODEL_MIRROR = `http://127.0.0.1:${port}`
+    const refused = await probeBackbones(imgs, 2, opts)
+    expect(refused.ranking.at(-1)).toMatchObject({ backbone: 'mobilenetv1-025-imagenet', accuracy: null, error: expect.stringMatching(/needs download/) })
+    const offline = await probeBackbones(imgs, 2, { ...opts, download: true })
+    expect(offline.ranking.at(-1)!.error).toMatch(/cannot be reached \(ECONNREFUSED\); the machine looks offline/)
+    expect(offline.best).toBe('pixels')
+    process.env.FREEZEFRAME_MODEL_MIRROR = base
+    const phases: string[] = []
+    const fetched = await probeBackbones(imgs, 2, { ...opts, download: true, onProgress: (p) => phases.push(`${p.backbone}:${p.phase}`) })
+    const entry = fetched.ranking.find((e) => e.backbone === 'mobilenetv1-025-imagenet')!
+    expect(entry.error).toBeUndefined()
+    expect(entry).toMatchObject({ size: 128, computed: 12 })
+    expect(entry.accuracy).toBeGreaterThanOrEqual(0)
+    expect(phases).toContain('mobilenetv1-025-imagenet:download')
+    expect(backboneStatus('mobilenetv1-025-imagenet')).toBe('ready')
   })
 })
