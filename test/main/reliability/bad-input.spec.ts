@@ -5,10 +5,12 @@
 import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { dispatch } from '../../../src/main/app/dispatch'
 import { createHandlers } from '../../../src/main/app/handlers'
 import { Session } from '../../../src/main/app/session'
 import { importPath, MAX_LISTED_SKIPS, type ImportReport } from '../../../src/main/dataset/importer'
 import { label } from '../../../src/main/labeling/actions'
+import { channels, CHANNEL_NAMES } from '../../../src/shared/contract'
 import { createProject, type Project } from '../../../src/main/project/project'
 import { BAD_IMAGES, encodings, HOSTILE_TEXT, makeUnreadable, utf16be } from '../../fixtures/corpus'
 import { picture, put } from '../../helpers/images'
@@ -225,6 +227,24 @@ describe('hostile names', () => {
     expect(byAttr.total).toBe(HOSTILE_TEXT.length)
     const facets = await call(handlers, 'library.facets', {})
     expect(facets.attributes.map((a) => a.name).sort()).toEqual(header.slice(4).map((h) => h.slice(5)).sort())
+    // Any HTML the core produces (reports, exports) escapes them: every channel that takes an empty
+    // request is asked, so report channels added later are checked too.
+    const htmls: string[] = []
+    const collect = (v: unknown): void => {
+      if (typeof v === 'string' && /<(!doctype|html|body|table|div)\b/i.test(v)) htmls.push(v)
+      else if (v && typeof v === 'object') Object.values(v).forEach(collect)
+    }
+    for (const name of CHANNEL_NAMES.filter((c) => c !== 'project.close' && channels[c].request.safeParse({}).success)) {
+      const res = await dispatch(handlers, name, {})
+      await session.jobs.cancelAll()
+      if (res.ok) collect(res.value)
+    }
+    for (const html of htmls) {
+      expect(html).not.toContain('<img src=x onerror')
+      expect(html).not.toContain('<script>alert(1)</script>')
+      expect(html).not.toContain('<b onmouseover')
+    }
+    console.log(`hostile names: ${htmls.length} HTML document(s) from the core checked for escaping`)
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(integrity(db)).toBe('ok')
     await session.dispose()
