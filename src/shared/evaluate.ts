@@ -47,6 +47,8 @@ export interface GroupReport {
   /** best - worst, on the same measure; null below two groups. */
   gap: number | null
   measure: 'balancedAccuracy'
+  /** Groups with fewer images are listed but not ranked: one or two images make a noisy worst. */
+  minImages: number
 }
 
 export interface ReliabilityBin {

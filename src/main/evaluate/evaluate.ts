@@ -14,6 +14,8 @@ import { calibration, confidentMistakes, confusionMatrix, groupReport, perClassM
 import { getRunRecord, loadModelOfRun, requireCompleted, type RunRecord } from './runs'
 
 export const MISTAKES_LIMIT = 200
+/** Smallest group that can be named worst or best. */
+export const MIN_GROUP_IMAGES = 5
 
 export interface EvaluateHooks {
   signal?: AbortSignal
@@ -206,8 +208,8 @@ function buildEvaluation(
     cells,
     perClass: perClassMetrics(confusion, run.classes),
     overall: summarize(confusion),
-    perEnvironment: groupReport('environment', 'environment', items, (it) => it.environment, k),
-    perSubgroup: attributeNames.map((name) => groupReport('attribute', name, items, (it) => it.attributes[name] ?? '(none)', k)),
+    perEnvironment: groupReport('environment', 'environment', items, (it) => it.environment, k, MIN_GROUP_IMAGES),
+    perSubgroup: attributeNames.map((name) => groupReport('attribute', name, items, (it) => it.attributes[name] ?? '(none)', k, MIN_GROUP_IMAGES)),
     calibration: calibration(items),
     mistakes
   }

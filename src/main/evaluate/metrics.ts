@@ -65,7 +65,8 @@ export function groupReport<T extends Pick<Scored, 'label' | 'predicted'>>(
   name: string,
   items: T[],
   groupOf: (item: T) => string,
-  classes: number
+  classes: number,
+  minImages = 1
 ): GroupReport {
   const byGroup = new Map<string, T[]>()
   for (const it of items) {
@@ -77,7 +78,7 @@ export function groupReport<T extends Pick<Scored, 'label' | 'predicted'>>(
   const groups: GroupMetrics[] = [...byGroup.entries()]
     .map(([group, list]) => ({ group, ...summarize(confusionMatrix(list, classes)) }))
     .sort((a, b) => a.group.localeCompare(b.group))
-  const ranked = groups.filter((g) => g.balancedAccuracy !== null).sort((a, b) => a.balancedAccuracy! - b.balancedAccuracy! || a.group.localeCompare(b.group))
+  const ranked = groups.filter((g) => g.balancedAccuracy !== null && g.images >= minImages).sort((a, b) => a.balancedAccuracy! - b.balancedAccuracy! || a.group.localeCompare(b.group))
   const two = ranked.length >= 2
   return {
     kind,
@@ -86,7 +87,8 @@ export function groupReport<T extends Pick<Scored, 'label' | 'predicted'>>(
     worst: two ? ranked[0].group : null,
     best: two ? ranked[ranked.length - 1].group : null,
     gap: two ? ranked[ranked.length - 1].balancedAccuracy! - ranked[0].balancedAccuracy! : null,
-    measure: 'balancedAccuracy'
+    measure: 'balancedAccuracy',
+    minImages
   }
 }
 

@@ -69,6 +69,10 @@ describe('groups', () => {
     ])
     expect(r.groups.find((g) => g.group === 'webcam')!.accuracy).toBeCloseTo(2 / 3, 12)
     expect(r).toMatchObject({ worst: 'phone', best: 'studio', gap: 1 })
+    // groups below the minimum are listed but not ranked: phone (2 images) drops out
+    const big = groupReport('environment', 'environment', its, (x) => x.env, 2, 3)
+    expect(big.groups).toHaveLength(3)
+    expect(big).toMatchObject({ worst: 'webcam', best: 'studio', gap: 0.25, minImages: 3 })
   })
 
   it('has no worst or gap with a single group', () => {
