@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import type { AgreementReport } from './agreement'
 import { libraryFilterSchema, librarySortSchema, type Facets, type ImageCard, type ImageDetail } from './library'
+import type { ProbeReport } from './probe'
 import type {
   ActionResult,
   AppInfo,
@@ -148,6 +149,18 @@ export const channels = {
   'training.resume': channel<JobStarted>()(z.object({ runId: id }).strict()),
   'training.runs': channel<RunInfo[]>()(empty),
   'training.backbones': channel<BackboneInfo[]>()(empty),
+  /** Linear-probes backbones on a stratified sample as a job ('probe'); the ProbeReport arrives in job.end. */
+  'training.probe': channel<JobStarted>()(
+    z
+      .object({
+        samplePerClass: z.number().int().min(2).max(1000).optional(),
+        backbones: z.array(z.string().min(1).max(100)).min(1).max(50).optional(),
+        folds: z.number().int().min(2).max(10).optional(),
+        seed: z.number().int().min(0).max(2 ** 31).optional(),
+        download: z.boolean().optional()
+      })
+      .strict()
+  ),
   'training.epochs': channel<RunEpoch[]>()(z.object({ runId: id }).strict()),
   'dialog.chooseFolder': channel<{ path: string | null }>()(
     z.object({ purpose: z.enum(['open', 'create', 'import']), defaultPath: pathField.optional() }).strict()
@@ -189,6 +202,7 @@ export interface JobResults extends ReviewJobResults, InsightsJobResults, Evalua
   import: ImportReport
   demo: { report: ImportReport; truthFile: string; noisy: number }
   relink: { relinked: number; stillMissing: number; scanned: number }
+  probe: ProbeReport
 }
 
 export const EVENT_NAMES: EventName[] = ['project.changed', 'images.changed', 'training.event', 'job.progress', 'job.end']

@@ -180,4 +180,8 @@ export interface BackboneInfo {
   defaultSize: number
   featureDim: number
   fineTunable: boolean
+  /** ready: loads now; needs download: weights fetched on first use (online only); missing: a registered folder that is gone. */
+  status?: 'ready' | 'needs download' | 'missing'
+  /** Where its weights are: an npm package, a download, or the user's own folder. */
+  source?: 'bundled' | 'download' | 'folder'
 }

@@ -12,7 +12,8 @@ import type { ActionResult, JobStarted } from '../../shared/domain'
 import { listRuns, runEpochs } from '../db/repos/runs'
 import { resumeTraining, runTraining } from '../training/runner'
 import type { TrainerEvent } from '../training/plan'
-import { BACKBONES } from '../training/backbones'
+import { listBackbones } from '../training/backbones'
+import { probeProject } from '../training/probe-inputs'
 import { evaluateHandlers } from './features/evaluate'
 import { insightsHandlers } from './features/insights'
 import { reviewHandlers } from './features/review'
@@ -118,7 +119,18 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     },
     'training.runs': () => listRuns(db()),
     'training.backbones': () =>
-      BACKBONES.map((b) => ({ id: b.id, name: b.name, provenance: b.provenance, sizes: b.sizes, defaultSize: b.defaultSize, featureDim: b.featureDim, fineTunable: b.fineTunable })),
+      listBackbones(session.project?.dir ?? null).map((b) => ({
+        id: b.id,
+        name: b.name,
+        provenance: b.provenance,
+        sizes: b.sizes,
+        defaultSize: b.defaultSize,
+        featureDim: b.featureDim,
+        fineTunable: b.fineTunable,
+        status: b.status,
+        source: b.source?.kind ?? 'bundled'
+      })),
+    'training.probe': (req) => session.startJob('probe', (project, ctx) => probeProject(project, req, ctx)),
     'training.epochs': (req) => runEpochs(db(), req.runId),
     'dialog.chooseFolder': shell.chooseFolder ?? desktopOnly,
     'dialog.chooseFile': shell.chooseFile ?? desktopOnly,

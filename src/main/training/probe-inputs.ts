@@ -1,8 +1,9 @@
 // What a backbone probe of a project looks at: its labeled, included images with their class
 // index, gathered exactly as a training run gathers them (runner.gatherImages).
 import { join } from 'node:path'
+import type { ProbeReport } from '../../shared/probe'
 import type { Project } from '../project/project'
-import type { ProbeImage } from './probe'
+import { probeBackbones, type ProbeImage, type ProbeOptions } from './probe'
 import { gatherImages } from './runner'
 
 export interface ProbeInputs {
@@ -23,4 +24,26 @@ export function probeInputs(project: Project): ProbeInputs {
     classes: used.map((id) => ({ id, name: names.get(id)?.name ?? `class ${id}` })),
     cacheDir: project.path('cache')
   }
+}
+
+export type ProbeRequest = Pick<ProbeOptions, 'samplePerClass' | 'backbones' | 'folds' | 'seed' | 'download'>
+
+/** What the 'training.probe' job runs: the probe of a project, progress as one bar over all backbones. */
+export async function probeProject(
+  project: Project,
+  req: ProbeRequest,
+  ctx: { signal: AbortSignal; progress(done: number, total: number | null, message?: string): void }
+): Promise<ProbeReport> {
+  const inputs = probeInputs(project)
+  const result = await probeBackbones(inputs.images, inputs.classes.length, {
+    ...req,
+    cacheDir: inputs.cacheDir,
+    projectDir: project.dir,
+    signal: ctx.signal,
+    onProgress: (p) => {
+      const within = p.phase === 'fitting' ? 0.9 + (0.1 * p.done) / Math.max(1, p.total) : (0.9 * p.done) / Math.max(1, p.total)
+      ctx.progress(Math.round((p.index + within) * 1000), p.count * 1000, `${p.backbone}: ${p.phase} ${p.done}/${p.total}`)
+    }
+  })
+  return { ...result, classes: inputs.classes.map((c) => c.name) }
 }
