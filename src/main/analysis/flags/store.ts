@@ -156,7 +156,7 @@ export function setFlagStatus(db: Db, id: number, status: FlagStatus): void {
   db.prepare('UPDATE flags SET status = ?, resolved_at = ? WHERE id = ?').run(status, status === 'open' ? null : new Date().toISOString(), id)
 }
 
-/** Open, current flags, most worth a look first. */
+/** Open, current flags, most worth a look first: by type in FLAG_TYPES order, then by score. */
 export function listFlags(db: Db, opts: { types?: FlagType[]; status?: 'open' | 'all'; limit?: number } = {}): FlagItem[] {
   const clauses = ['stale = 0']
   const params: unknown[] = []
@@ -166,7 +166,9 @@ export function listFlags(db: Db, opts: { types?: FlagType[]; status?: 'open' | 
     params.push(...opts.types)
   }
   const limit = opts.limit ? `LIMIT ${Math.floor(opts.limit)}` : ''
-  const rows = db.prepare(`SELECT * FROM flags WHERE ${clauses.join(' AND ')} ORDER BY score DESC, id ${limit}`).all(...params) as FlagRow[]
+  // Type by type (likely mislabeled first: the method with the most evidence), each by score.
+  const order = `CASE type ${FLAG_TYPES.map((t, i) => `WHEN '${t}' THEN ${i}`).join(' ')} END`
+  const rows = db.prepare(`SELECT * FROM flags WHERE ${clauses.join(' AND ')} ORDER BY ${order}, score DESC, id ${limit}`).all(...params) as FlagRow[]
   return rows.map(toItem)
 }
 
