@@ -53,4 +53,59 @@ describe('training in the browser', () => {
     expect(runs).toBeGreaterThan(1)
     expect(studio.problems).toEqual([])
   })
+
+  it('runs both stages with live batch progress, marks the stage boundary, and resumes an interrupted run', async () => {
+    const dir = tempProjectDir()
+    const p = createProject(dir, { classes: [...EMOTION7] })
+    await importDemo(p, { images: 84, seed: 4, labelNoise: 0, imbalance: 1, environments: { studio: 1 } })
+    p.close()
+    studio = await startStudio({ project: dir, height: 1100 })
+    const { page, server } = studio
+    await page.goto(server.url)
+    await page.click('[data-test=nav-train]')
+    await page.waitForSelector('[data-test=runs-empty]')
+    await page.click('.advanced summary')
+    await page.selectOption('[data-test=train-size]', '96')
+    await page.fill('[data-test=train-epochs]', '6')
+    await page.selectOption('[data-test=train-stage2]', 'on')
+    await page.fill('[data-test=train-unfreeze]', '0.1')
+    await page.fill('[data-test=train-stage2-epochs]', '3')
+    await page.evaluate(() => {
+      const w = window as unknown as { batchText?: string }
+      const timer = setInterval(() => {
+        const el = document.querySelector('[data-test=train-batch]')
+        if (el && /stage 2/.test(el.textContent ?? '')) {
+          w.batchText = el.textContent ?? ''
+          clearInterval(timer)
+        }
+      }, 20)
+    })
+    await page.click('[data-test=train-start]')
+    await page.waitForFunction(() => (window as unknown as { batchText?: string }).batchText, undefined, { timeout: 240_000 })
+    await page.screenshot({ path: shot('32-train-stage2-live'), fullPage: true })
+    const batchText = await page.evaluate(() => (window as unknown as { batchText?: string }).batchText)
+    expect(batchText).toMatch(/stage 2 epoch \d+: \d+ \/ \d+ images, loss \d\.\d+, acc \d+\.\d%, \d+ img\/s/)
+    expect(await page.textContent('[data-test=train-backend]')).toMatch(/wasm|cpu|tensorflow/)
+    await page.waitForSelector('[data-test=train-start]', { timeout: 240_000 })
+    await page.waitForSelector('[data-test=stage2-summary]')
+    expect(await page.textContent('[data-test=stage2-summary]')).toMatch(/top 2 blocks .*cached boundary activations/)
+    const db = studio.session.requireProject().db
+    const stages = db.prepare('SELECT DISTINCT stage FROM run_epochs ORDER BY stage').pluck().all()
+    expect(stages).toEqual([1, 2])
+    expect(db.prepare('SELECT count(*) FROM run_predictions').pluck().get()).toBeGreaterThan(0)
+    await page.screenshot({ path: shot('33-train-stage2-done'), fullPage: true })
+
+    // a run the process lost (as after a crash) offers Resume, which finishes it from its checkpoint
+    db.prepare("UPDATE runs SET status = 'interrupted' WHERE id = 1").run()
+    await page.reload()
+    await page.click('[data-test=nav-train]')
+    await page.waitForSelector('[data-test=train-resume]')
+    await page.click('[data-test=train-resume]')
+    await page.waitForSelector('[data-test=train-cancel]')
+    await page.waitForSelector('[data-test=train-start]', { timeout: 240_000 })
+    await page.waitForFunction(() => !document.querySelector('[data-test=train-resume]'))
+    expect(db.prepare('SELECT status FROM runs WHERE id = 1').pluck().get()).toBe('completed')
+    expect(await page.$('[data-test=train-error]')).toBeNull()
+    expect(studio.problems).toEqual([])
+  }, 600_000)
 })

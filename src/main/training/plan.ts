@@ -23,6 +23,8 @@ export interface Stage2Plan {
   batchSize: number
   patience: number
   augment: AugmentConfig
+  /** Stop stage 2 after the epoch that passes this much time (for equal-time comparisons). */
+  maxMs?: number
 }
 
 export interface TrainPlan {

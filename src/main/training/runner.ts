@@ -47,6 +47,8 @@ export interface Stage2Options {
   batchSize?: number
   patience?: number
   augment?: Partial<AugmentConfig>
+  /** Stop stage 2 after the epoch that passes this much time (benchmarks compare at equal time). */
+  maxMs?: number
 }
 
 export interface RunOutcome {
@@ -113,7 +115,8 @@ export function planStage2(opts: Stage2Options | undefined, trainImages: number,
     epochs: opts?.epochs ?? 12,
     batchSize: opts?.batchSize ?? 32,
     patience: opts?.patience ?? 3,
-    augment
+    augment,
+    ...(opts?.maxMs !== undefined ? { maxMs: opts.maxMs } : {})
   }
 }
 

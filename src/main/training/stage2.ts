@@ -28,6 +28,8 @@ export interface Stage2Config {
   patience: number
   seed: number
   augment: AugmentConfig
+  /** Stop after the epoch that passes this much training time (benchmarks compare at equal time). */
+  maxMs?: number
 }
 
 export interface Cut {
@@ -285,9 +287,11 @@ export async function trainStage2(
     if (opt.length) await optimizer.setWeights(opt)
   }
   let cancelled = false
-  let stoppedEarly = false
+  const began = performance.now()
+  // A resumed run that had already stopped early has nothing left to train.
+  let stoppedEarly = state.sinceBest >= cfg.patience
   try {
-    for (let epoch = state.epoch + 1; epoch <= cfg.epochs; epoch++) {
+    for (let epoch = state.epoch + 1; epoch <= cfg.epochs && !stoppedEarly; epoch++) {
       const started = performance.now()
       // One generator per epoch, so a resumed run shuffles and augments as an uninterrupted one.
       const random = mulberry32(cfg.seed * 1009 + epoch * 7919)
@@ -345,6 +349,7 @@ export async function trainStage2(
         stoppedEarly = true
         break
       }
+      if (cfg.maxMs !== undefined && performance.now() - began > cfg.maxMs) break
     }
     restore(vars, best)
     const final = hasVal ? evaluateTop(cut, head, source, valLabels, classes) : null
