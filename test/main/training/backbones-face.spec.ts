@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../src/main/training/backend'
 import { getBackbone, loadFeatureExtractor, preprocessSpecFor } from '../../../src/main/training/backbones'
 import { FACE_API_MEAN_RGB } from '../../../src/main/training/backbones/face-expression'
+import { bottomModel, chooseCut, topForward, unfreeze } from '../../../src/main/training/stage2'
 
 type FaceApi = typeof import('@vladmandic/face-api')
 const require = createRequire(import.meta.url)
@@ -118,5 +119,32 @@ describe('face-expression-faceapi', () => {
       tf.dispose([batch, out])
       extractor.dispose()
     }
+  })
+
+  it("fine-tunes with stage 2's cut: the top block's gradients flow on wasm and its convs move", async () => {
+    const b = getBackbone('face-expression-faceapi')
+    const extractor = await loadFeatureExtractor(b.id, 112)
+    const model = extractor.model!
+    const cut = chooseCut(model, b, 0.1)
+    expect(cut.boundary).toBe('dense2_out')
+    expect(cut.top.map((l) => l.name)).not.toContain('face_mean_rgb')
+    const x = tf.randomUniform([2, 112, 112, 3], 0, 1, 'float32', 8) as tf.Tensor4D
+    const boundary = bottomModel(model, cut).predict(x) as tf.Tensor
+    // The top applied to the bottom's output is the whole network.
+    const whole = model.predict(x) as tf.Tensor
+    const composed = topForward(cut, boundary)
+    expect(maxAbsDiff(await whole.data(), await composed.data())).toBeLessThan(1e-4)
+    const vars = unfreeze(cut)
+    expect(vars.length).toBeGreaterThan(0)
+    const before = await vars[0].data()
+    const target = tf.randomNormal([2, 256], 0, 1, 'float32', 2)
+    const optimizer = tf.train.sgd(0.05)
+    const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(target, topForward(cut, boundary)) as tf.Scalar, vars)
+    for (const g of Object.values(grads)) expect((await g.data()).every(Number.isFinite)).toBe(true)
+    optimizer.applyGradients(grads)
+    expect(maxAbsDiff(before, await vars[0].data())).toBeGreaterThan(0)
+    tf.dispose([x, boundary, whole, composed, target, value, ...Object.values(grads)])
+    optimizer.dispose()
+    extractor.dispose()
   })
 })
