@@ -1,6 +1,7 @@
 // A user's own tfjs LayersModel folder as a backbone: validated with errors that name the broken
 // file, features taken from the right layer, registered per user or per project, and loadable by
 // id from the registry like a built-in one.
+import { createHash } from 'node:crypto'
 import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -8,6 +9,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../src/main/training/backend'
 import { getBackbone, listBackbones, loadFeatureExtractor, registerFolderBackbone, unregisterFolderBackbone } from '../../../src/main/training/backbones'
 import { cutPoints, loadLayersFeatureModel, readModelFolder } from '../../../src/main/training/backbones/model-folder'
+import { embed, embedParallel } from '../../../src/main/training/embeddings'
+import { picture } from '../../helpers/images'
 import { tempDir } from '../../helpers/tmp'
 import { tinyConvNet, writeModelFolder } from '../../helpers/tfjs-model-folder'
 
@@ -150,5 +153,26 @@ describe('registering a folder backbone', () => {
     await writeModelFolder(other, dir)
     await expect(loadFeatureExtractor(entry.id, 16)).rejects.toThrow(/gives 5-d features, the registry says 8: it is not the model backbone/)
     tf.dispose([other, model] as unknown as tf.Tensor[])
+  })
+
+  it('is resolved by id in embedding worker threads too (the registry file is shared)', async () => {
+    const { dir, model } = await folderWithTinyNet()
+    const entry = await registerFolderBackbone(dir)
+    model.dispose()
+    const imgDir = tempDir('ff-img-')
+    const images = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const png = await picture(i)
+        const path = join(imgDir, `p${i}.png`)
+        writeFileSync(path, png)
+        return { path, sha256: createHash('sha256').update(png).digest('hex') }
+      })
+    )
+    let last = 0
+    const parallel = await embedParallel(tempDir('ff-cache-'), images, { backbone: entry.id, size: 16, batchSize: 3, workers: 2, onProgress: (done) => (last = done) })
+    expect(parallel).toMatchObject({ computed: 10, cancelled: false, dim: 8 })
+    expect(last).toBe(10)
+    const single = await embed(tempDir('ff-cache-'), images, { backbone: entry.id, size: 16 })
+    for (const img of images) expect(Array.from(parallel.vectors.get(img.sha256)![0])).toEqual(Array.from(single.vectors.get(img.sha256)![0]))
   })
 })
