@@ -6,11 +6,12 @@ import { relinkCommand } from './commands/relink'
 import { serveCommand } from './commands/serve'
 import { trainCommand } from './commands/train'
 import { evaluateCommands } from './commands/evaluate'
+import { backbonesCommands } from './commands/backbones'
 import { insightsCommands } from './commands/insights'
 import { reviewCommands } from './commands/review'
 import { EXIT_OK, EXIT_USAGE, processIo, reportError, type Command, type Io } from './io'
 
-export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, trainCommand, ...reviewCommands, ...insightsCommands, ...evaluateCommands, serveCommand]
+export const COMMANDS: Command[] = [initCommand, infoCommand, importCommand, demoCommand, relinkCommand, trainCommand, ...reviewCommands, ...insightsCommands, ...evaluateCommands, ...backbonesCommands, serveCommand]
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length))
