@@ -3,15 +3,15 @@
 // saved model (same loadPixels as training) and recorded, part 'other' outside the run's split.
 // Truth is each image's current consensus label, so relabeling after a run shows up here.
 import { join } from 'node:path'
-import { setImmediate } from 'node:timers/promises'
 import { StudioError } from '../../shared/errors'
 import type { Evaluation, Mistake, Subset } from '../../shared/evaluate'
 import type { Db } from '../db/connection'
 import { queryIds } from '../labeling/library'
 import type { Project } from '../project/project'
-import { argmax, predictFiles } from '../training/artifacts'
+import { argmax, type FilePrediction } from '../training/artifacts'
 import { calibration, confidentMistakes, confusionMatrix, groupReport, perClassMetrics, rowNormalize, summarize, type Scored } from './metrics'
-import { getRunRecord, loadModelOfRun, requireCompleted, type RunRecord } from './runs'
+import { predictOffThread } from './predict-worker'
+import { ensureRunModel, getRunRecord, requireCompleted, type RunRecord } from './runs'
 
 export const MISTAKES_LIMIT = 200
 /** Smallest group that can be named worst or best. */
@@ -100,31 +100,24 @@ function storedPredictions(db: Db, runId: number, ids: number[]): Map<number, St
 async function predictMissing(project: Project, run: RunRecord, missing: ImageRow[], parts: Map<number, Part>, index: Map<number, number>, hooks: EvaluateHooks): Promise<{ stored: Stored[]; unreadable: Evaluation['unreadable'] }> {
   if (!missing.length) return { stored: [], unreadable: [] }
   hooks.onProgress?.(0, missing.length, 'loading the model')
-  const loaded = await loadModelOfRun(project, run)
-  const insert = project.db.prepare('INSERT OR IGNORE INTO run_predictions (run_id, image_id, part, label, predicted, probs) VALUES (?, ?, ?, ?, ?, ?)')
+  const dir = await ensureRunModel(project, run)
+  let preds: FilePrediction[]
+  try {
+    preds = await predictOffThread(dir, missing.map((m) => m.path), { signal: hooks.signal, onProgress: (done, total) => hooks.onProgress?.(done, total, 'predicting') })
+  } catch (err) {
+    throw new StudioError('io_error', `run ${run.id}: ${(err as Error).message}`, 'runId')
+  }
   const stored: Stored[] = []
   const unreadable: Evaluation['unreadable'] = []
-  try {
-    const BATCH = 16
-    for (let s = 0; s < missing.length; s += BATCH) {
-      if (hooks.signal?.aborted) break
-      const chunk = missing.slice(s, s + BATCH)
-      const preds = await predictFiles(loaded.model, loaded.spec, chunk.map((m) => m.path), { batchSize: BATCH })
-      const rows: Stored[] = []
-      preds.forEach((p, k) => {
-        const img = chunk[k]
-        if (!p.probs) return void unreadable.push({ imageId: img.id, error: p.error ?? 'unreadable' })
-        const label = img.classId === null ? null : (index.get(img.classId) ?? null)
-        rows.push({ imageId: img.id, part: parts.get(img.id) ?? 'other', label, predicted: p.predicted, probs: JSON.stringify(p.probs) })
-      })
-      project.db.transaction(() => rows.forEach((r) => insert.run(run.id, r.imageId, r.part, r.label, r.predicted, r.probs)))()
-      stored.push(...rows)
-      hooks.onProgress?.(Math.min(s + BATCH, missing.length), missing.length, 'predicting')
-      await setImmediate() // lets requests (and cancel) through between batches
-    }
-  } finally {
-    loaded.dispose()
-  }
+  preds.forEach((p, k) => {
+    const img = missing[k]
+    if (!p.probs) return void unreadable.push({ imageId: img.id, error: p.error ?? 'unreadable' })
+    const label = img.classId === null ? null : (index.get(img.classId) ?? null)
+    stored.push({ imageId: img.id, part: parts.get(img.id) ?? 'other', label, predicted: p.predicted, probs: JSON.stringify(p.probs) })
+  })
+  // Recorded even when cancelled: what was predicted is reused next time.
+  const insert = project.db.prepare('INSERT OR IGNORE INTO run_predictions (run_id, image_id, part, label, predicted, probs) VALUES (?, ?, ?, ?, ?, ?)')
+  project.db.transaction(() => stored.forEach((r) => insert.run(run.id, r.imageId, r.part, r.label, r.predicted, r.probs)))()
   return { stored, unreadable }
 }
 

@@ -130,15 +130,22 @@ async function composeFromHead(run: RunRecord, dir: string): Promise<void> {
   }
 }
 
-/** Loads the run's saved model, composing it first for a run that only saved its head. */
-export async function loadModelOfRun(project: Project, run: RunRecord): Promise<LoadedRunModel> {
+/** The run's folder, with its model composed first for a run that only saved its head. */
+export async function ensureRunModel(project: Project, run: RunRecord): Promise<string> {
   requireCompleted(run)
-  await ensureBackend()
   const dir = runDir(project, run.id)
   if (!existsSync(join(dir, MODEL_DIR, 'model.json'))) {
     if (!canComposeFromHead(run, dir)) throw new StudioError('not_found', `run ${run.id} has no saved model in ${join(dir, MODEL_DIR)}`, 'runId')
+    await ensureBackend()
     await composeFromHead(run, dir)
   }
+  return dir
+}
+
+/** Loads the run's saved model (composing it first if needed); a broken model is an io_error naming the file. */
+export async function loadModelOfRun(project: Project, run: RunRecord): Promise<LoadedRunModel> {
+  const dir = await ensureRunModel(project, run)
+  await ensureBackend()
   try {
     return await loadRunModel(dir)
   } catch (err) {

@@ -104,4 +104,18 @@ describe('evaluateRun', () => {
     const brief = listRunBriefs(project).find((r) => r.id === run.runId)!
     expect(brief).toMatchObject({ status: 'completed', hasModel: true, backbone: 'pixels', confusionViewedAt: at })
   })
+
+  it('stops on cancel, keeps what was predicted, and the next evaluation finishes the rest', async () => {
+    const count = () => project.db.prepare('SELECT count(*) FROM run_predictions WHERE run_id = ?').pluck().get(run.runId) as number
+    const before = count()
+    const ctrl = new AbortController()
+    await expect(
+      evaluateRun(project, run.runId, { kind: 'filter', filter: {} }, { signal: ctrl.signal, onProgress: (done) => done > 0 && ctrl.abort() })
+    ).rejects.toThrow(/evaluation cancelled/)
+    const partial = count()
+    expect(partial).toBeGreaterThan(before)
+    const all = await evaluateRun(project, run.runId, { kind: 'filter', filter: {} })
+    expect(all.source.stored).toBe(partial)
+    expect(all.images + all.unscored).toBe(project.db.prepare('SELECT count(*) FROM images WHERE excluded = 0').pluck().get())
+  })
 })
