@@ -14,7 +14,7 @@ import { embedParallel } from './embeddings'
 import { buildHead } from './head'
 import type { BatchProgress, PlannedImage, Prediction, RunSummary, Stage2Summary, TrainerEvent, TrainPlan } from './plan'
 import { loadPixels } from './preprocess'
-import { saveLayersModel } from './save'
+import { saveRunModel } from './artifacts'
 import { evaluateSet, trainStage1, type EmbeddedSet, type EpochMetrics } from './stage1'
 import { bottomModel, cachedSource, chooseCut, fullSource, trainStage2, usesCache, type BoundarySource, type Stage2State } from './stage2'
 
@@ -225,6 +225,17 @@ function scoreValidation(val: PlannedImage[], probs: Float32Array, classes: numb
   return { confusion, perEnvironment, predictions }
 }
 
+/** Backbone (fine-tuned, or loaded as shipped when it stayed frozen) + head as the run's one model. */
+async function saveModel(plan: TrainPlan, head: tf.LayersModel, tuned: tf.LayersModel | null): Promise<void> {
+  const frozen = tuned || getBackbone(plan.backbone).featureLayer === null ? null : await loadFeatureExtractor(plan.backbone, plan.size)
+  try {
+    const backbone = tuned ?? frozen?.model ?? null
+    await saveRunModel(plan.runDir, { backbone, head, spec: preprocessSpecFor(plan.backbone, plan.size), backboneId: plan.backbone, classes: plan.classes })
+  } finally {
+    frozen?.dispose()
+  }
+}
+
 export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSignal): Promise<void> {
   const started = performance.now()
   const disposables: tf.LayersModel[] = []
@@ -265,8 +276,7 @@ export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSign
     const probs = s2 ? s2.valProbs : ev1?.probs ?? new Float32Array(0)
     const scored = val.length ? scoreValidation(val, probs, classes) : null
     mkdirSync(plan.runDir, { recursive: true })
-    await saveLayersModel(s1.head, join(plan.runDir, 'head'))
-    if (s2) await saveLayersModel(s2.backbone, join(plan.runDir, 'backbone'))
+    await saveModel(plan, s1.head, s2?.backbone ?? null)
     const summary: RunSummary = {
       backend: backend.name,
       backbone: plan.backbone,

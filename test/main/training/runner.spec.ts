@@ -6,6 +6,7 @@ import { importDemo } from '../../../src/main/dataset/demo-import'
 import { getRun, runEpochs } from '../../../src/main/db/repos/runs'
 import { label } from '../../../src/main/labeling/actions'
 import { createProject, type Project } from '../../../src/main/project/project'
+import { loadRunModel } from '../../../src/main/training/artifacts'
 import { defaultSplit, gatherImages, runTraining } from '../../../src/main/training/runner'
 import { EMOTION7 } from '../../../src/shared/presets'
 import { tempDir } from '../../helpers/tmp'
@@ -41,13 +42,11 @@ describe('a training run', () => {
     expect(Math.max(...history.map((h) => h.accuracy!))).toBeGreaterThan(0.35)
     expect(out.summary!.valAccuracy!).toBeGreaterThan(0.2)
     expect(out.summary!.confusion!.flat().reduce((a, b) => a + b, 0)).toBe(out.summary!.validationImages)
-    const dir = join(p.dir, 'runs', String(out.runId), 'head')
-    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'))
-    const weights = readFileSync(join(dir, 'weights.bin'))
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(weights).buffer }))
-    expect(model.outputs[0].shape).toEqual([null, 7])
+    const loaded = await loadRunModel(join(p.dir, 'runs', String(out.runId)))
+    expect(loaded.model.outputs[0].shape).toEqual([null, 7])
+    expect(loaded.labels.classes.map((c) => c.name)).toEqual([...EMOTION7])
     expect(existsSync(join(p.dir, 'runs', String(out.runId), 'metrics.json'))).toBe(true)
-    model.dispose()
+    loaded.model.dispose()
     p.close()
   })
 

@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest'
 import { importDemo } from '../../../src/main/dataset/demo-import'
 import { getRun, runEpochs } from '../../../src/main/db/repos/runs'
 import { createProject, type Project } from '../../../src/main/project/project'
+import * as tf from '@tensorflow/tfjs'
+import { loadRunModel } from '../../../src/main/training/artifacts'
+import { initBackend } from '../../../src/main/training/backend'
+import { loadPixels } from '../../../src/main/training/preprocess'
 import type { TrainerEvent } from '../../../src/main/training/plan'
 import { runTraining } from '../../../src/main/training/runner'
 import { EMOTION7 } from '../../../src/shared/presets'
@@ -20,6 +24,7 @@ const SMALL = { backbone: 'mobilenetv2-nsfwjs', size: 96, split: { kind: 'strati
 
 describe('a staged run (head, then top blocks + head)', () => {
   it('runs both stages in a worker, stores stage-2 epochs, predictions and the fine-tuned backbone', async () => {
+    await initBackend(['wasm', 'cpu'])
     const p = await demo(96)
     const events: TrainerEvent[] = []
     const out = await runTraining(p, { ...SMALL, stage2: { fraction: 0.1, epochs: 2 } }, { onEvent: (e) => events.push(e) })
@@ -48,7 +53,15 @@ describe('a staged run (head, then top blocks + head)', () => {
     const hits = preds.filter((r) => r.label === r.predicted).length
     expect(hits / preds.length).toBeCloseTo(s.valAccuracy!, 5)
     const dir = join(p.dir, 'runs', String(out.runId))
-    expect(existsSync(join(dir, 'backbone', 'model.json'))).toBe(true)
+    // one model (fine-tuned backbone + head) that reproduces the validation predictions
+    const loaded = await loadRunModel(dir)
+    expect(loaded.model.outputs[0].shape).toEqual([null, 7])
+    const one = p.db.prepare('SELECT r.probs, i.stored_path AS stored FROM run_predictions r JOIN images i ON i.id = r.image_id WHERE r.run_id = ? LIMIT 1').get(out.runId) as { probs: string; stored: string }
+    const pixels = await loadPixels(join(p.dir, one.stored), loaded.spec)
+    const predicted = tf.tidy(() => (loaded.model.predict(tf.tensor4d(pixels, [1, 96, 96, 3])) as tf.Tensor).dataSync())
+    const stored = JSON.parse(one.probs) as number[]
+    stored.forEach((v, c) => expect(Math.abs(v - predicted[c])).toBeLessThan(1e-4))
+    loaded.dispose()
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true)
     // the main process stayed responsive while the worker trained
     expect(out.eventLoopDelayP99Ms).toBeLessThan(200)
@@ -71,7 +84,7 @@ describe('a staged run (head, then top blocks + head)', () => {
     expect(getRun(p.db, out.runId)!.status).toBe('cancelled')
     expect(runEpochs(p.db, out.runId).filter((e) => e.stage === 2).length).toBeLessThan(50)
     expect(getRun(p.db, first.runId)!.status).toBe('completed')
-    expect(existsSync(join(p.dir, 'runs', String(first.runId), 'head', 'model.json'))).toBe(true)
+    expect(existsSync(join(p.dir, 'runs', String(first.runId), 'model', 'model.json'))).toBe(true)
     p.close()
   }, 240_000)
 })
