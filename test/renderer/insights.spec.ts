@@ -138,6 +138,7 @@ function data(extra: Partial<DashboardData> = {}): DashboardData {
     annotators: { annotators: [{ name: 'ana', labels: 100 }], multiRated: 0, alpha: null, perClass: [] },
     run: null,
     ms: 3,
+    timings: {},
     ...extra
   }
 }

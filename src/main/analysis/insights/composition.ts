@@ -46,17 +46,48 @@ export function parseAttributes(json: string | null): Record<string, string> {
   return out
 }
 
-/** Labeled, active images by (class, environment, attributes). */
-export function labeledCombos(db: Db): Combo[] {
-  const rows = db
+/** One group of images of the scan: same part of a split, label, environment, attributes and state. */
+export interface ScanRow {
+  part: 'train' | 'validation' | 'test' | null
+  classId: number | null
+  environment: string | null
+  attributes: string
+  excluded: number
+  missing: number
+  n: number
+}
+
+/**
+ * Every image once, grouped: the one full pass the dashboard makes over the images table. With a
+ * split id, each group also carries the image's part in that split, so the split's composition
+ * needs no second pass. NOT INDEXED: walking images_environment would fetch every row out of order,
+ * three times slower than reading the table straight through.
+ */
+export function scanImages(db: Db, splitId: number | null): ScanRow[] {
+  const part = splitId === null ? 'NULL' : '(SELECT a.part FROM split_assignments a WHERE a.split_id = @split AND a.image_id = i.id)'
+  return db
     .prepare(
-      `SELECT l.class_id AS classId, i.environment AS environment, i.attributes AS attributes, count(*) AS n
-       FROM image_labels l JOIN images i ON i.id = l.image_id JOIN classes c ON c.id = l.class_id
-       WHERE ${ACTIVE} AND c.deleted_at IS NULL
-       GROUP BY l.class_id, i.environment, i.attributes`
+      `SELECT ${part} AS part, l.class_id AS classId, i.environment AS environment, i.attributes AS attributes,
+              i.excluded AS excluded, i.missing AS missing, count(*) AS n
+       FROM images i NOT INDEXED LEFT JOIN image_labels l ON l.image_id = i.id
+       GROUP BY 1, 2, 3, 4, 5, 6`
     )
-    .all() as { classId: number; environment: string | null; attributes: string; n: number }[]
-  return rows.map((r) => ({ classId: r.classId, environment: r.environment || NONE, attributes: parseAttributes(r.attributes), n: r.n }))
+    .all(splitId === null ? {} : { split: splitId }) as ScanRow[]
+}
+
+/** Labeled, active images (not excluded or missing, labeled with a class not deleted) as combos. */
+export function labeledCombos(rows: ScanRow[], classes: ActiveClass[]): Combo[] {
+  const active = new Set(classes.map((c) => c.id))
+  const byKey = new Map<string, Combo>()
+  for (const r of rows) {
+    if (r.excluded || r.missing || r.classId === null || !active.has(r.classId)) continue
+    // Parts of a split are summed away here.
+    const key = `${r.classId}\u0000${r.environment ?? ''}\u0000${r.attributes}`
+    const hit = byKey.get(key)
+    if (hit) hit.n += r.n
+    else byKey.set(key, { classId: r.classId, environment: r.environment || NONE, attributes: parseAttributes(r.attributes), n: r.n })
+  }
+  return [...byKey.values()]
 }
 
 /** Attribute names present on any combo, sorted. */

@@ -6,27 +6,59 @@ import { CURRENT_SQL } from '../../db/repos/annotations'
 import { classWeights, DEFAULT_BETA } from '../../training/class-weights'
 import { krippendorffAlpha } from '../agreement'
 import { NONE, type AccuracyCell, type AnnotatorInsight, type ClassBalance, type DashboardData, type RunInsight, type SplitInsight, type SplitPartInsight } from '../../../shared/insights'
-import { ACTIVE, activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, type ActiveClass, type Combo } from './composition'
+import { ACTIVE, activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, scanImages, type ActiveClass, type Combo, type ScanRow } from './composition'
+
+interface LatestSplit {
+  runId: number
+  splitId: number
+  config: string
+}
+
+/**
+ * The figures are cached per connection and recomputed only after something wrote to the database:
+ * total_changes() counts every row this connection changed, and the project's exclusive lock
+ * makes it the only writer. Repeated looks (tab switches, refreshes) then cost nothing.
+ */
+const cache = new WeakMap<Db, { changes: number; data: DashboardData }>()
 
 export function dashboard(db: Db): DashboardData {
+  const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n
+  const hit = cache.get(db)
+  if (hit && hit.changes === changes) return hit.data
+  const data = computeDashboard(db)
+  cache.set(db, { changes, data })
+  return data
+}
+
+function computeDashboard(db: Db): DashboardData {
+  const timings: Record<string, number> = {}
+  const timed = <T>(name: string, work: () => T): T => {
+    const t = performance.now()
+    const out = work()
+    timings[name] = performance.now() - t
+    return out
+  }
   const started = performance.now()
   const classes = activeClasses(db)
-  const combos = labeledCombos(db)
+  const latest = db.prepare('SELECT id AS runId, split_id AS splitId, config FROM runs WHERE split_id IS NOT NULL ORDER BY id DESC LIMIT 1').get() as LatestSplit | undefined
+  const rows = timed('scan', () => scanImages(db, latest?.splitId ?? null))
+  const combos = labeledCombos(rows, classes)
   const byEnv = heatmap('environment', classes, combos, (c) => c.environment)
   const bySubgroup = attributeNames(combos).map((name) => heatmap(name, classes, combos, (c) => c.attributes[name] ?? NONE))
   const counts = classCounts(classes, combos)
   const gaps = [byEnv, ...bySubgroup].flatMap((m) => findGaps(m, classes))
   return {
-    totals: totals(db),
+    totals: totals(rows, combos),
     ...balance(classes, counts),
     beta: DEFAULT_BETA,
     classByEnvironment: byEnv,
     classBySubgroup: bySubgroup,
     gaps: gaps.sort((a, b) => a.count - b.count || a.shareOfClass - b.shareOfClass),
-    split: latestSplit(db),
-    annotators: annotators(db, classes),
-    run: latestRunAccuracy(db),
-    ms: performance.now() - started
+    split: latest ? timed('split', () => splitInsight(db, latest, rows)) : null,
+    annotators: timed('annotators', () => annotators(db, classes)),
+    run: timed('run', () => latestRunAccuracy(db, latest ? { splitId: latest.splitId, rows } : null)),
+    ms: performance.now() - started,
+    timings
   }
 }
 
@@ -37,28 +69,24 @@ export function classCounts(classes: ActiveClass[], combos: Combo[]): Record<num
   return counts
 }
 
-function totals(db: Db): DashboardData['totals'] {
-  const r = db
-    .prepare(
-      `SELECT count(*) AS images, sum(excluded) AS excluded, sum(missing) AS missing,
-              sum(CASE WHEN excluded = 0 AND missing = 0 THEN 1 ELSE 0 END) AS active
-       FROM images`
-    )
-    .get() as { images: number; excluded: number | null; missing: number | null; active: number | null }
-  const labeled = (
-    db
-      .prepare(`SELECT count(*) AS n FROM image_labels l JOIN images i ON i.id = l.image_id JOIN classes c ON c.id = l.class_id WHERE ${ACTIVE} AND c.deleted_at IS NULL`)
-      .get() as { n: number }
-  ).n
-  const active = r.active ?? 0
-  return { images: active, labeled, unlabeled: active - labeled, excluded: r.excluded ?? 0, missing: r.missing ?? 0 }
+function totals(rows: ScanRow[], combos: Combo[]): DashboardData['totals'] {
+  let excluded = 0
+  let missing = 0
+  let active = 0
+  for (const r of rows) {
+    if (r.excluded) excluded += r.n
+    if (r.missing) missing += r.n
+    if (!r.excluded && !r.missing) active += r.n
+  }
+  const labeled = combos.reduce((a, c) => a + c.n, 0)
+  return { images: active, labeled, unlabeled: active - labeled, excluded, missing }
 }
 
 function balance(classes: ActiveClass[], counts: Record<number, number>): Pick<DashboardData, 'classes' | 'imbalanceRatio'> {
   const inverse = classWeights(counts, 'inverse')
   const effective = classWeights(counts, 'effective')
   const total = Object.values(counts).reduce((a, b) => a + b, 0)
-  const rows: ClassBalance[] = classes.map((c) => ({
+  const list: ClassBalance[] = classes.map((c) => ({
     id: c.id,
     name: c.name,
     colour: c.colour,
@@ -67,37 +95,15 @@ function balance(classes: ActiveClass[], counts: Record<number, number>): Pick<D
     effectiveNumber: inverse.effectiveNumbers[c.id],
     weights: { inverse: inverse.weights[c.id], effective: effective.weights[c.id] }
   }))
-  return { classes: rows, imbalanceRatio: inverse.imbalanceRatio }
+  return { classes: list, imbalanceRatio: inverse.imbalanceRatio }
 }
 
 // ---- the latest run's split ----
 
-function latestSplit(db: Db): SplitInsight | null {
-  const run = db.prepare('SELECT id, split_id AS splitId, config FROM runs WHERE split_id IS NOT NULL ORDER BY id DESC LIMIT 1').get() as
-    | { id: number; splitId: number; config: string }
-    | undefined
-  if (!run) return null
-  const rows = db
-    .prepare(
-      `SELECT a.part AS part, l.class_id AS classId, i.environment AS environment, i.attributes AS attributes, count(*) AS n
-       FROM split_assignments a JOIN images i ON i.id = a.image_id LEFT JOIN image_labels l ON l.image_id = a.image_id
-       WHERE a.split_id = ? GROUP BY a.part, l.class_id, i.environment, i.attributes`
-    )
-    .all(run.splitId) as { part: SplitPartInsight['part']; classId: number | null; environment: string | null; attributes: string; n: number }[]
-  const subjects = db
-    .prepare(
-      `SELECT a.part AS part, count(DISTINCT i.subject_id) AS n FROM split_assignments a JOIN images i ON i.id = a.image_id
-       WHERE a.split_id = ? GROUP BY a.part`
-    )
-    .all(run.splitId) as { part: string; n: number }[]
-  const shared = db
-    .prepare(
-      `SELECT count(*) AS n FROM (SELECT i.subject_id FROM split_assignments a JOIN images i ON i.id = a.image_id
-       WHERE a.split_id = ? AND i.subject_id IS NOT NULL AND i.subject_id <> '' GROUP BY i.subject_id HAVING count(DISTINCT a.part) > 1)`
-    )
-    .get(run.splitId) as { n: number }
+function splitInsight(db: Db, latest: LatestSplit, rows: ScanRow[]): SplitInsight {
   const parts = new Map<string, SplitPartInsight>()
   for (const r of rows) {
+    if (r.part === null) continue
     let p = parts.get(r.part)
     if (!p) parts.set(r.part, (p = { part: r.part, images: 0, subjects: 0, perClass: {}, perEnvironment: {}, perSubgroup: {} }))
     p.images += r.n
@@ -109,18 +115,33 @@ function latestSplit(db: Db): SplitInsight | null {
       group[v] = (group[v] ?? 0) + r.n
     }
   }
-  for (const s of subjects) {
-    const p = parts.get(s.part)
-    if (p) p.subjects = s.n
+  // One row per subject with the parts it appears in: subjects per part and those in several.
+  // Walking images_subject (covering: subject and rowid) hands SQLite the rows already grouped.
+  const subjects = db
+    .prepare(
+      `SELECT group_concat(DISTINCT a.part) AS parts FROM images i INDEXED BY images_subject
+       JOIN split_assignments a ON a.split_id = ? AND a.image_id = i.id
+       WHERE i.subject_id IS NOT NULL AND i.subject_id <> '' GROUP BY i.subject_id`
+    )
+    .pluck()
+    .all(latest.splitId) as string[]
+  let shared = 0
+  for (const list of subjects) {
+    const names = list.split(',')
+    if (names.length > 1) shared++
+    for (const name of names) {
+      const p = parts.get(name)
+      if (p) p.subjects++
+    }
   }
   const order = ['train', 'validation', 'test']
-  const config = JSON.parse(run.config) as { split?: { description?: string } }
+  const config = JSON.parse(latest.config) as { split?: { description?: string } }
   return {
-    runId: run.id,
-    splitId: run.splitId,
-    description: config.split?.description ?? 'split of run ' + run.id,
+    runId: latest.runId,
+    splitId: latest.splitId,
+    description: config.split?.description ?? 'split of run ' + latest.runId,
     parts: [...parts.values()].sort((a, b) => order.indexOf(a.part) - order.indexOf(b.part)),
-    sharedSubjects: shared.n
+    sharedSubjects: shared
   }
 }
 
@@ -130,15 +151,19 @@ function annotators(db: Db, classes: ActiveClass[]): AnnotatorInsight {
   const list = db
     .prepare(`SELECT annotator AS name, count(*) AS labels FROM (${CURRENT_SQL}) WHERE class_id IS NOT NULL GROUP BY annotator ORDER BY labels DESC, annotator`)
     .all() as { name: string; labels: number }[]
-  // Agreement needs two opinions on an image: only those images' current labels are read.
-  const ratings = db
-    .prepare(
-      `SELECT c.image_id AS item, c.annotator AS rater, c.class_id AS label FROM (${CURRENT_SQL}) c
-       JOIN images i ON i.id = c.image_id
-       WHERE c.class_id IS NOT NULL AND ${ACTIVE}
-         AND c.image_id IN (SELECT image_id FROM annotations GROUP BY image_id HAVING count(DISTINCT annotator) > 1)`
-    )
-    .all() as { item: number; rater: string; label: number }[]
+  // Agreement needs two opinions on an image: find those images first (an index-only pass), and
+  // read current labels for them alone.
+  const multiIds = db.prepare('SELECT image_id FROM annotations GROUP BY image_id HAVING min(annotator) <> max(annotator)').pluck().all() as number[]
+  const ratings = multiIds.length
+    ? (db
+        .prepare(
+          `SELECT a.image_id AS item, a.annotator AS rater, a.class_id AS label FROM annotations a
+           JOIN (SELECT max(id) AS id FROM annotations WHERE image_id IN (SELECT value FROM json_each(?)) GROUP BY image_id, annotator) latest ON latest.id = a.id
+           JOIN images i ON i.id = a.image_id
+           WHERE a.class_id IS NOT NULL AND ${ACTIVE}`
+        )
+        .all(JSON.stringify(multiIds)) as { item: number; rater: string; label: number }[])
+    : []
   const multi = new Map<number, number>()
   for (const r of ratings) multi.set(r.item, (multi.get(r.item) ?? 0) + 1)
   const multiRated = [...multi.values()].filter((n) => n > 1).length
@@ -174,7 +199,7 @@ export function runRecall(db: Db, runId: number, classNames: string[]): RunInsig
   return rows.map((r) => ({ name: classNames[r.label] ?? `class ${r.label}`, evaluated: r.n, recall: r.hit / r.n }))
 }
 
-function latestRunAccuracy(db: Db): RunInsight | null {
+function latestRunAccuracy(db: Db, scanned: { splitId: number; rows: ScanRow[] } | null): RunInsight | null {
   const run = latestPredictedRun(db)
   if (!run) return null
   const rows = db
@@ -184,7 +209,10 @@ function latestRunAccuracy(db: Db): RunInsight | null {
        WHERE p.run_id = ? AND p.part = 'validation' AND p.label IS NOT NULL GROUP BY i.environment, i.attributes`
     )
     .all(run.id) as { environment: string | null; attributes: string; n: number; hit: number }[]
-  const train = run.splitId
+  // The run's training images per group; when its split is the one just scanned, already counted.
+  const train = scanned && run.splitId === scanned.splitId
+    ? scanned.rows.filter((r) => r.part === 'train')
+    : run.splitId
     ? (db
         .prepare(
           `SELECT i.environment AS environment, i.attributes AS attributes, count(*) AS n

@@ -2,7 +2,7 @@
 // aggregates (no per-image loops), then handed to the ten checks as plain numbers.
 import type { Db } from '../../db/connection'
 import { NONE } from '../../../shared/insights'
-import { ACTIVE, activeClasses, labeledCombos, type ActiveClass } from './composition'
+import { ACTIVE, activeClasses, labeledCombos, scanImages, type ActiveClass } from './composition'
 import { classCounts, latestPredictedRun, runRecall } from './dashboard'
 
 export interface ImageSize {
@@ -40,7 +40,7 @@ const LABELED = `FROM images i JOIN image_labels l ON l.image_id = i.id JOIN cla
 
 export function gatherFacts(db: Db): Facts {
   const classes = activeClasses(db)
-  const combos = labeledCombos(db)
+  const combos = labeledCombos(scanImages(db, null), classes)
   const counts = classCounts(classes, combos)
   const environments: Record<string, number> = {}
   for (const c of combos) environments[c.environment] = (environments[c.environment] ?? 0) + c.n

@@ -17,7 +17,7 @@ function balanced(opts: { happy?: number; sad?: number; size?: [number, number];
   return f
 }
 
-function check(f: Fixture, id: CheckId, config: Record<string, unknown> = {}): CheckResult {
+function check(f: Fixture, id: CheckId, config: object = {}): CheckResult {
   return runChecklist(f.db, config).checks.find((c) => c.id === id)!
 }
 

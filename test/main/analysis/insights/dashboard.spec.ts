@@ -171,3 +171,18 @@ describe('dashboard: split, annotators and accuracy after a run', () => {
     ])
   })
 })
+
+describe('dashboard cache', () => {
+  it('answers a repeated look from cache, and recomputes after any write', () => {
+    const f = new Fixture(['happy', 'sad'])
+    const ids = f.add({ cls: 'happy', n: 3 })
+    const first = dashboard(f.db)
+    expect(dashboard(f.db)).toBe(first)
+    label(f.db, 'ann', [ids[0]], f.classId('sad'))
+    const second = dashboard(f.db)
+    expect(second).not.toBe(first)
+    expect(second.classes.map((c) => c.count)).toEqual([2, 1])
+    f.db.prepare('UPDATE images SET environment = ? WHERE id = ?').run('webcam', ids[1])
+    expect(dashboard(f.db).classByEnvironment.columns).toEqual(['webcam', NONE])
+  })
+})
