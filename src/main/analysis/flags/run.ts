@@ -78,9 +78,24 @@ function fail(message: string, field?: string): never {
 }
 
 /** Embeddings of the labeled images, computed where the cache lacks them. */
+/**
+ * The features to use: the ones asked for, else those of the latest completed training run (their
+ * embeddings are cached already, and flags then speak about the model the user has), else the
+ * trainer's default backbone.
+ */
+function featureChoice(ctx: Context): { id: string; size: number | undefined } {
+  if (ctx.opts.backbone) return { id: ctx.opts.backbone, size: ctx.opts.size }
+  const run = ctx.project.db
+    .prepare("SELECT json_extract(config, '$.backbone') AS backbone, json_extract(config, '$.size') AS size FROM runs WHERE status = 'completed' ORDER BY id DESC LIMIT 1")
+    .get() as { backbone: string | null; size: number | null } | undefined
+  if (run?.backbone) return { id: run.backbone, size: ctx.opts.size ?? run.size ?? undefined }
+  return { id: 'mobilenetv2-nsfwjs', size: ctx.opts.size }
+}
+
 async function embeddings(ctx: Context, images: Labeled[]): Promise<{ vectors: Float32Array[]; backbone: string; size: number }> {
-  const backbone = getBackbone(ctx.opts.backbone ?? 'mobilenetv2-nsfwjs')
-  const size = ctx.opts.size ?? backbone.defaultSize
+  const choice = featureChoice(ctx)
+  const backbone = getBackbone(choice.id)
+  const size = choice.size ?? backbone.defaultSize
   if (!backbone.sizes.includes(size)) throw new StudioError('invalid_payload', `${backbone.id} takes input sizes ${backbone.sizes.join(', ')} (got ${size})`, 'size')
   const result = await embedParallel(ctx.project.path('cache'), images, {
     backbone: backbone.id,

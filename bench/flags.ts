@@ -1,0 +1,160 @@
+// Label-noise flags: how well "likely mislabeled" (K-fold out-of-fold probabilities + confident
+// learning) finds the labels the demo generator made wrong, beside a plain baseline (the k images
+// with the lowest self-confidence, k = the true number of wrong labels), and how long flagging
+// 10,000 images x 5 folds takes on cached embeddings (synthetic 1,280-d vectors, as MobileNetV2's).
+// Run: node bin/run-ts.mjs bench/flags.ts [images per dataset] [backbone,backbone...]
+// Prints a markdown table and writes bench/results/flags.json. Never fails: errors are reported.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { confidentLearning } from '../src/main/analysis/flags/confident-learning'
+import { outOfFoldProbs } from '../src/main/analysis/flags/folds'
+import { runFlagging } from '../src/main/analysis/flags/run'
+import { standardize } from '../src/main/analysis/flags/softmax'
+import { listFlags } from '../src/main/analysis/flags/store'
+import { importDemo, DEMO_TRUTH_FILE } from '../src/main/dataset/demo-import'
+import type { NoiseKind } from '../src/main/dataset/demo/generator'
+import { createProject, type Project } from '../src/main/project/project'
+import { getBackbone } from '../src/main/training/backbones'
+import { CACHE_FILE, embed } from '../src/main/training/embeddings'
+import { gatherImages } from '../src/main/training/runner'
+import { mulberry32 } from '../src/main/util/random'
+import { table, writeResult } from './common'
+
+const images = Number(process.argv[2] ?? 1000)
+const backbones = (process.argv[3] ?? 'mobilenetv2-nsfwjs,face-expression-faceapi').split(',').map((id) => getBackbone(id.trim()))
+type Backbone = (typeof backbones)[number]
+const cases: { noise: number; kind: NoiseKind }[] = [
+  { noise: 0.1, kind: 'symmetric' },
+  { noise: 0.2, kind: 'symmetric' },
+  { noise: 0.1, kind: 'class-conditional' },
+  { noise: 0.2, kind: 'class-conditional' }
+]
+
+interface Scores {
+  flagged: number
+  precision: number
+  recall: number
+  f1: number
+}
+
+function scores(flagged: Set<number>, noisy: Set<number>): Scores {
+  const hits = [...flagged].filter((i) => noisy.has(i)).length
+  const precision = flagged.size ? hits / flagged.size : 0
+  const recall = noisy.size ? hits / noisy.size : 0
+  return { flagged: flagged.size, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 }
+}
+
+/** Image ids whose given label is wrong, from demo-truth.csv. */
+function trueNoise(p: Project): Set<number> {
+  const files = readFileSync(join(p.dir, DEMO_TRUTH_FILE), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0])
+  const byName = p.db.prepare('SELECT id FROM images WHERE file_name = ?').pluck()
+  return new Set(files.map((f) => byName.get(f) as number))
+}
+
+/** The baseline on the same out-of-fold probabilities: the k least self-confident images. */
+async function baseline(p: Project, k: number, backbone: Backbone): Promise<Set<number>> {
+  const rows = gatherImages(p).rows
+  const cached = new AbortController()
+  cached.abort()
+  const emb = await embed(
+    p.path('cache'),
+    rows.map((r) => ({ sha256: r.sha256, path: join(p.dir, r.stored!) })),
+    { backbone: backbone.id, size: backbone.defaultSize, signal: cached.signal }
+  )
+  const classIds = [...new Set(rows.map((r) => r.classId))].sort((a, b) => a - b)
+  const labels = Int32Array.from(rows, (r) => classIds.indexOf(r.classId))
+  const d = emb.dim
+  const data = new Float32Array(rows.length * d)
+  rows.forEach((r, i) => data.set(emb.vectors.get(r.sha256)![0], i * d))
+  const x = { data, n: rows.length, d }
+  standardize(x)
+  // Same folds, seed and head as runFlagging's defaults, so the probabilities are the same ones.
+  const oof = await outOfFoldProbs(x, labels, classIds.length, { folds: 5, seed: 1 })
+  const cl = confidentLearning({ data: oof.probs, n: rows.length, m: classIds.length }, labels)
+  const order = [...rows.keys()].sort((a, b) => cl.quality[a] - cl.quality[b]).slice(0, k)
+  return new Set(order.map((i) => rows[i].id))
+}
+
+async function oneCase(c: (typeof cases)[number], backbone: Backbone, sharedCache: string | null): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'ff-bench-flags-'))
+  const p = createProject(join(dir, 'p'))
+  try {
+    await importDemo(p, { images, seed: 11, labelNoise: c.noise, noiseKind: c.kind, imbalance: 2 })
+    // The same seed draws the same faces: reuse embeddings computed for an earlier case.
+    if (sharedCache && existsSync(sharedCache)) copyFileSync(sharedCache, p.path('cache', CACHE_FILE))
+    const noisy = trueNoise(p)
+    const started = performance.now()
+    const report = await runFlagging(p, { types: ['mislabeled'], backbone: backbone.id })
+    const seconds = (performance.now() - started) / 1000
+    const cl = scores(new Set(listFlags(p.db, { types: ['mislabeled'] }).map((f) => f.imageId)), noisy)
+    const base = scores(await baseline(p, noisy.size, backbone), noisy)
+    const estimated = (p.db.prepare("SELECT json_extract(stats, '$.noise.estimatedNoisy') FROM flag_runs WHERE type = 'mislabeled' ORDER BY id DESC LIMIT 1").pluck().get() as number) ?? null
+    if (!sharedCache) copyFileSync(p.path('cache', CACHE_FILE), join(tmpdir(), `ff-bench-flags-cache-${backbone.id}.sqlite`))
+    return { backbone: backbone.id, noise: c.noise, kind: c.kind, images, noisy: noisy.size, estimated, cl, baseline: base, seconds, warnings: report.warnings }
+  } finally {
+    p.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** 10,000 synthetic 1,280-d "embeddings" in 7 clusters with 10% flipped labels: standardise, 5 folds, confident learning. */
+async function timing(): Promise<{ seconds: number; n: number; d: number; folds: number }> {
+  const n = 10_000
+  const d = 1280
+  const m = 7
+  const rand = mulberry32(9)
+  const centres = Array.from({ length: m }, () => Float32Array.from({ length: d }, () => rand() - 0.5))
+  const data = new Float32Array(n * d)
+  const labels = new Int32Array(n)
+  for (let i = 0; i < n; i++) {
+    const c = i % m
+    labels[i] = rand() < 0.1 ? Math.floor(rand() * m) : c
+    for (let k = 0; k < d; k++) data[i * d + k] = Math.max(0, centres[c][k] + (rand() - 0.5) * 2)
+  }
+  const started = performance.now()
+  const x = { data, n, d }
+  standardize(x)
+  const oof = await outOfFoldProbs(x, labels, m, { folds: 5 })
+  confidentLearning({ data: oof.probs, n, m }, labels)
+  return { seconds: (performance.now() - started) / 1000, n, d, folds: oof.folds }
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown>[] = []
+  for (const backbone of backbones) {
+    let shared: string | null = null
+    for (const c of cases) {
+      try {
+        results.push(await oneCase(c, backbone, shared))
+        shared = join(tmpdir(), `ff-bench-flags-cache-${backbone.id}.sqlite`)
+      } catch (err) {
+        results.push({ backbone: backbone.id, noise: c.noise, kind: c.kind, error: (err as Error).message })
+      }
+    }
+    if (shared) rmSync(shared, { force: true })
+  }
+  let speed: Awaited<ReturnType<typeof timing>> | { error: string }
+  try {
+    speed = await timing()
+  } catch (err) {
+    speed = { error: (err as Error).message }
+  }
+  const f = (x: number) => x.toFixed(3)
+  const rows = results.map((r) => {
+    if ('error' in r) return [String(r.backbone), `${r.noise} ${r.kind}`, String(r.error), '', '', '', '', '', '']
+    const cl = r.cl as Scores
+    const b = r.baseline as Scores
+    return [String(r.backbone), `${(r.noise as number) * 100}% ${r.kind}`, `${r.noisy} / ${r.estimated}`, cl.flagged, f(cl.precision), f(cl.recall), f(cl.f1), `${f(b.precision)} / ${f(b.recall)} / ${f(b.f1)}`, (r.seconds as number).toFixed(1)]
+  })
+  const md =
+    `Likely mislabeled vs the demo's true noise (${images} images per dataset, 5 folds)\n\n` +
+    table(['features', 'noise', 'wrong labels: true / estimated', 'CL flagged', 'CL precision', 'CL recall', 'CL F1', 'baseline (k lowest self-confidence) P / R / F1', 'flagging s'], rows) +
+    `\n\nFlagging 10,000 x 1,280-d cached embeddings, 5 folds (standardise + out-of-fold softmax + confident learning): ` +
+    ('error' in speed ? `failed: ${speed.error}` : `${speed.seconds.toFixed(1)} s (budget 20 s)`)
+  writeResult('flags', { backbones: backbones.map((b) => b.id), images, results, timing10k: speed }, md)
+}
+
+main().catch((err) => {
+  console.error(`bench/flags failed: ${(err as Error).message}`)
+})
