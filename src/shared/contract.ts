@@ -153,7 +153,7 @@ export const channels = {
   'training.probe': channel<JobStarted>()(
     z
       .object({
-        samplePerClass: z.number().int().min(2).max(1000).optional(),
+        samplePerClass: z.number().int().min(2).max(500).optional(),
         backbones: z.array(z.string().min(1).max(100)).min(1).max(50).optional(),
         folds: z.number().int().min(2).max(10).optional(),
         seed: z.number().int().min(0).max(2 ** 31).optional(),

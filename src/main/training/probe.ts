@@ -55,6 +55,8 @@ export type { ProbeEntry, ProbeResult } from '../../shared/probe'
 
 export const PROBE_FILE = 'probe.json'
 const DEFAULT_PER_CLASS = 60
+/** Sample images at most: the n x n Gram matrix and its Cholesky factor grow as n^2 and n^3. */
+export const MAX_SAMPLE = 2000
 
 // ---- Sampling -----------------------------------------------------------------------------
 
@@ -270,9 +272,11 @@ async function probeOne(id: string, index: number, count: number, sample: Return
 export async function probeBackbones(images: ProbeImage[], classes: number, opts: ProbeOptions): Promise<ProbeResult> {
   const started = performance.now()
   const seed = opts.seed ?? 1
-  const perClassCap = opts.samplePerClass ?? DEFAULT_PER_CLASS
+  const asked = opts.samplePerClass ?? DEFAULT_PER_CLASS
   if (classes < 2) throw new Error(`a probe needs at least two classes (got ${classes})`)
-  if (!Number.isInteger(perClassCap) || perClassCap < 2) throw new Error(`samplePerClass must be an integer of at least 2 (got ${perClassCap})`)
+  if (!Number.isInteger(asked) || asked < 2) throw new Error(`samplePerClass must be an integer of at least 2 (got ${asked})`)
+  // A quick probe stays quick: many classes share the MAX_SAMPLE images.
+  const perClassCap = Math.max(2, Math.min(asked, Math.floor(MAX_SAMPLE / classes)))
   const ids = opts.backbones ?? listBackbones(opts.projectDir ?? null).filter((b) => b.status === 'ready').map((b) => b.id)
   if (!ids.length) throw new Error('no backbone to probe')
   for (const id of ids) getBackbone(id) // unknown ids fail before any work

@@ -66,6 +66,21 @@ describe('model folder validation', () => {
     expect(listBackbones().some((b) => b.source?.kind === 'folder')).toBe(false)
   })
 
+  it('reads the input size from the model, and needs one when the model takes any size', async () => {
+    const dir = tempDir('ff-model-')
+    const input = tf.input({ shape: [null, null, 3] as unknown as number[] })
+    const m = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(tf.layers.conv2d({ filters: 2, kernelSize: 3, name: 'c' }).apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor })
+    await writeModelFolder(m, dir)
+    m.dispose()
+    await expect(registerFolderBackbone(dir)).rejects.toThrow(/model\.json: its input size is not fixed; give one/)
+    expect(await registerFolderBackbone(dir, { size: 40 })).toMatchObject({ sizes: [40], defaultSize: 40, featureDim: 2 })
+    const wide = tempDir('ff-model-')
+    const w = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [20, 30, 3], filters: 2, kernelSize: 3 }), tf.layers.globalAveragePooling2d({})] })
+    await writeModelFolder(w, wide)
+    w.dispose()
+    await expect(registerFolderBackbone(wide)).rejects.toThrow(/its input is 20x30; only square inputs are supported/)
+  })
+
   it('refuses a model whose input is not a square RGB image', async () => {
     const dir = tempDir('ff-model-')
     const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [5], units: 2 })] })

@@ -9,7 +9,7 @@ import sharp from 'sharp'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../src/main/training/backend'
 import { listBackbones, registerFolderBackbone } from '../../../src/main/training/backbones'
-import { choleskySolve, loadProbe, probeBackbones, saveProbe, stratifiedSample, type ProbeImage, type ProbeProgress } from '../../../src/main/training/probe'
+import { choleskySolve, loadProbe, MAX_SAMPLE, probeBackbones, saveProbe, stratifiedSample, type ProbeImage, type ProbeProgress } from '../../../src/main/training/probe'
 import { tempDir } from '../../helpers/tmp'
 import { writeModelFolder } from '../../helpers/tfjs-model-folder'
 
@@ -139,6 +139,14 @@ describe('probeBackbones', () => {
 })
 
 describe('probe internals', () => {
+  it('keeps the sample to MAX_SAMPLE images however many per class are asked for', async () => {
+    const images: ProbeImage[] = Array.from({ length: 50 }, (_, i) => ({ sha256: `s${i}`, path: `/x/${i}.png`, label: i % 25 }))
+    // 25 classes x 500 asked would be 12,500 images; the cap makes it 80 per class (only 2 exist here).
+    const r = await probeBackbones(images, 25, { cacheDir: tempDir('ff-cache-'), backbones: ['pixels'], samplePerClass: 500, workers: 1 })
+    expect(r.method).toContain(`up to ${Math.floor(MAX_SAMPLE / 25)} images per class`)
+    expect(r.ranking[0].error).toMatch(/cannot read image \/x\//)
+  })
+
   it('samples at most n per class, drops duplicate pictures, and spreads each class over the folds', () => {
     const images: ProbeImage[] = []
     for (let i = 0; i < 30; i++) images.push({ sha256: `a${i}`, path: `a${i}`, label: 0 })
