@@ -3,15 +3,16 @@
 // Everything is written into a temporary folder beside the target and renamed into place at the
 // end, so a failure or a cancel leaves either the old folder or nothing, never half an export.
 import { randomBytes } from 'node:crypto'
-import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, join, relative, resolve } from 'node:path'
 import { setImmediate } from 'node:timers/promises'
+import * as tf from '@tensorflow/tfjs'
 import { StudioError } from '../../shared/errors'
 import type { Evaluation, ExportReport } from '../../shared/evaluate'
 import type { Project } from '../project/project'
 import { LABELS_FILE, MODEL_DIR, PREPROCESSING_FILE } from '../training/artifacts'
 import { getBackbone } from '../training/backbones'
-import { describeSpec } from '../training/preprocess'
+import type { Normalization } from '../training/preprocess'
 import { cardHtml, cardMarkdown, knownLimitations, type CardData } from './card'
 import { evaluateRun, type EvaluateHooks } from './evaluate'
 import { getRunRecord, loadModelOfRun, requireCompleted, runDir, type RunRecord } from './runs'
@@ -136,7 +137,7 @@ function annotationHistory(project: Project): unknown[] {
 function cardData(project: Project, run: RunRecord, ev: Evaluation): CardData {
   const db = project.db
   const backboneId = String(run.config.backbone ?? run.backbone)
-  const b = getBackbone(backboneId)
+  const b = backboneFacts(backboneId)
   const size = Number(run.config.size)
   const head = run.config.head as { hidden?: number; dropout?: number; learningRate?: number } | undefined
   const epochs = db.prepare('SELECT count(*) FROM run_epochs WHERE run_id = ?').pluck().get(run.id) as number
@@ -157,7 +158,7 @@ function cardData(project: Project, run: RunRecord, ev: Evaluation): CardData {
     runId: run.id,
     backbone: { id: b.id, name: b.name, provenance: b.provenance },
     size,
-    preprocessing: describeSpec({ size, normalization: b.normalization, resize: 'crop', colour: 'rgb' }),
+    preprocessing: preprocessingText(project, run.id),
     trainedAt: { started: run.startedAt, ended: run.endedAt },
     training: {
       bestEpoch: typeof summary.bestEpoch === 'number' ? summary.bestEpoch : null,
@@ -182,6 +183,21 @@ function cardData(project: Project, run: RunRecord, ev: Evaluation): CardData {
   return { ...base, limitations: knownLimitations(base) }
 }
 
+/** The registry's entry; a backbone no longer registered here (a removed folder) still gets a card. */
+function backboneFacts(id: string): { id: string; name: string; provenance: string; normalization: Normalization } {
+  try {
+    return getBackbone(id)
+  } catch {
+    return { id, name: id, provenance: 'not known to this studio any more (its registration was removed); see preprocessing.json for how inputs were prepared', normalization: 'zero1' }
+  }
+}
+
+/** What the run's own preprocessing.json says: the card must describe the spec the model was saved with. */
+function preprocessingText(project: Project, runId: number): string {
+  const file = join(runDir(project, runId), PREPROCESSING_FILE)
+  return (JSON.parse(readFileSync(file, 'utf8')) as { description?: string }).description ?? 'see preprocessing.json'
+}
+
 function checklistOf(raw: unknown): CardData['checklist'] {
   if (!raw || typeof raw !== 'object') return null
   const c = raw as { checks?: unknown; overrides?: unknown }
@@ -192,9 +208,15 @@ function checklistOf(raw: unknown): CardData['checklist'] {
   }
 }
 
-const SAVED_MODEL_REASON =
-  'not written: no native TensorFlow backend is active here (the studio runs TensorFlow.js on wasm), and @tensorflow/tfjs-node can load SavedModels but not write them. ' +
+const CONVERT =
   'To get one, convert model/model.json with the TensorFlow.js converter: tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras_saved_model model/model.json saved_model'
+
+/** Why no SavedModel is written, in the terms of the backend that is active. */
+export function savedModelReason(backend: string): string {
+  return backend === 'tensorflow'
+    ? `not written: the native TensorFlow backend is active, but @tensorflow/tfjs-node can load SavedModels, not write them. ${CONVERT}`
+    : `not written: no native TensorFlow backend is active here (TensorFlow.js runs on ${backend}), and even @tensorflow/tfjs-node can load SavedModels but not write them. ${CONVERT}`
+}
 
 function listFiles(dir: string, base = dir): ExportReport['files'] {
   return readdirSync(dir).flatMap((name) => {
@@ -250,7 +272,7 @@ export async function exportRun(project: Project, runId: number, outIn: string, 
     if ((opts.dataset ?? 'none') === 'none') rmSync(join(tmp, 'dataset'), { recursive: true })
     const annotations = annotationHistory(project)
     writeJson(join(tmp, 'annotations.json'), { format: 'freezeframe-annotations', version: 1, annotations })
-    const savedModel = { written: false, reason: SAVED_MODEL_REASON }
+    const savedModel = { written: false, reason: savedModelReason(tf.getBackend()) }
     const files = listFiles(tmp)
     writeJson(join(tmp, 'export.json'), { format: 'freezeframe-export', version: 1, runId, createdAt: new Date().toISOString(), savedModel, dataset, files })
     if (opts.signal?.aborted) fail('cancelled', 'export cancelled')

@@ -15,3 +15,12 @@ describe('config diff', () => {
     ])
   })
 })
+
+describe('SavedModel reason', () => {
+  it('says why no SavedModel is written, for the active backend', async () => {
+    const { savedModelReason } = await import('../../../src/main/evaluate/export')
+    expect(savedModelReason('wasm')).toMatch(/no native TensorFlow backend is active here \(TensorFlow\.js runs on wasm\)/)
+    expect(savedModelReason('tensorflow')).toMatch(/native TensorFlow backend is active, but .* not write them/)
+    expect(savedModelReason('cpu')).toContain('tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras_saved_model')
+  })
+})
