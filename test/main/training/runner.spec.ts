@@ -70,8 +70,31 @@ describe('a training run', () => {
     const out = await runTraining(q, { backbone: 'pixels', head: { epochs: 3 } })
     expect(out.warnings.join(' ')).toMatch(/"fear" has no labeled images/)
     expect(out.summary!.confusion!.length).toBe(6)
+    // a class with a single image trains, with a warning that names it
+    const sad = q.db.prepare("SELECT id FROM classes WHERE name = 'sad'").pluck().get() as number
+    const sadImages = q.db.prepare('SELECT image_id FROM image_labels WHERE class_id = ?').pluck().all(sad) as number[]
+    label(q.db, 'demo', sadImages.slice(1), null)
+    const single = await runTraining(q, { backbone: 'pixels', head: { epochs: 2 }, split: { kind: 'stratified', validation: 0.25, seed: 1 } })
+    expect(single.status).toBe('completed')
+    expect(single.warnings.join(' ')).toMatch(/"sad" has a single labeled image/)
+    // a split that leaves nothing to train on is refused before a run is recorded
+    const runsBefore = q.db.prepare('SELECT count(*) FROM runs').pluck().get()
+    q.db.prepare("UPDATE images SET split_hint = 'validation'").run()
+    await expect(runTraining(q, { backbone: 'pixels', split: { kind: 'column' } })).rejects.toThrow(/the split leaves no images for training: every labeled image is in validation/)
+    expect(q.db.prepare('SELECT count(*) FROM runs').pluck().get()).toBe(runsBefore)
     q.db.prepare('UPDATE images SET excluded = 1').run()
     await expect(runTraining(q, { backbone: 'pixels' })).rejects.toThrow(/found 0/)
+    // earlier runs are untouched by the refusals
+    expect(getRun(q.db, out.runId)!.status).toBe('completed')
+    expect(getRun(q.db, single.runId)!.status).toBe('completed')
     q.close()
+  })
+
+  it('refuses stage-2 settings out of bounds, naming the field', async () => {
+    const p = await demo(70)
+    await expect(runTraining(p, { stage2: { fraction: 1.5 } })).rejects.toThrow(/unfrozen fraction must be between 0 and 1 \(got 1.5\)/)
+    await expect(runTraining(p, { stage2: { fraction: 0.2, augment: { rotateDeg: 45 } } })).rejects.toThrow(/augmentation rotateDeg must be between 0 and 20 \(got 45\)/)
+    expect(p.db.prepare('SELECT count(*) FROM runs').pluck().get()).toBe(0)
+    p.close()
   })
 })
