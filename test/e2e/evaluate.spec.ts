@@ -38,6 +38,7 @@ describe('evaluate and export in the browser', () => {
     const accuracy = await page.textContent('[data-test=tile-accuracy]')
     expect(accuracy).toBe(`${(run.summary!.valAccuracy! * 100).toFixed(1)}%`)
     await page.screenshot({ path: shot('60-evaluate-matrix'), fullPage: true })
+    await page.locator('[data-test=confusion-matrix]').screenshot({ path: shot('60b-evaluate-matrix-close') })
 
     // the off-diagonal cell with the most images
     const cells = await page.$$eval('[data-test^=cell-]', (els) => els.map((e) => ({ id: e.getAttribute('data-test')!, n: Number(e.textContent) })))
@@ -101,6 +102,8 @@ describe('evaluate and export in the browser', () => {
     await card.goto(`file://${join(out, 'model-card.html')}`)
     expect(await card.textContent('h1')).toMatch(/run \d+/)
     await card.screenshot({ path: shot('63-model-card'), fullPage: true })
+    await card.locator('svg[aria-label="confusion matrix"]').screenshot({ path: shot('64-model-card-matrix') })
+    await card.locator('svg[aria-label="reliability diagram"]').screenshot({ path: shot('65-model-card-calibration') })
     await card.close()
     expect(studio.problems).toEqual([])
   })

@@ -148,7 +148,7 @@ function reliabilitySvg(ev: Evaluation): string {
   const y = (v: number) => P + (1 - v) * S
   const bars = ev.calibration.bins
     .filter((b) => b.count)
-    .map((b) => `<rect x="${x(b.lo) + 1}" y="${y(b.accuracy!)}" width="${(S / ev.calibration.bins.length - 2).toFixed(1)}" height="${(S * b.accuracy!).toFixed(1)}" fill="#4a7bd0"><title>${num(b.lo, 2)}–${num(b.hi, 2)}: ${b.count} images, accuracy ${pct(b.accuracy)}, mean confidence ${pct(b.confidence)}</title></rect><circle cx="${x(b.confidence!)}" cy="${y(b.accuracy!)}" r="3" fill="#1d1d1f"/>`)
+    .map((b) => `<rect x="${x(b.lo) + 1}" y="${y(b.accuracy!)}" width="${(S / ev.calibration.bins.length - 2).toFixed(1)}" height="${(S * b.accuracy!).toFixed(1)}" fill="#4a7bd0"><title>${num(b.lo, 2)}–${num(b.hi, 2)}: ${b.count} images, accuracy ${pct(b.accuracy)}, mean confidence ${pct(b.confidence)}</title></rect><circle cx="${x((b.lo + b.hi) / 2)}" cy="${y(b.confidence!)}" r="3.5" fill="#e0a030" stroke="#1d1d1f"/>`)
     .join('')
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => `<text x="${x(t)}" y="${P + S + 16}" text-anchor="middle">${t}</text><text x="${P - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`).join('')
   return `<svg class="chart" viewBox="0 0 ${S + 2 * P} ${S + 2 * P + 10}" width="${S + 2 * P}" height="${S + 2 * P + 10}" role="img" aria-label="reliability diagram"><rect x="${P}" y="${P}" width="${S}" height="${S}" fill="none" stroke="#bbb"/><line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 3"/>${bars}${ticks}<text x="${P + S / 2}" y="${P + S + 32}" text-anchor="middle">confidence</text><text x="12" y="${P - 12}">accuracy</text></svg>`
@@ -210,7 +210,7 @@ ${htmlTable(['class', 'precision', 'recall', 'F1', 'support'], ev.perClass.map((
 ${confusionSvg(ev)}
 ${groups}
 <h2>Calibration</h2>
-<p>Expected calibration error over ${ev.calibration.bins.length} equal-width confidence bins: <b>${num(ev.calibration.ece)}</b>. Bars: accuracy per bin; dots: mean confidence; the dashed line is perfect calibration.</p>
+<p>Expected calibration error over ${ev.calibration.bins.length} equal-width confidence bins: <b>${num(ev.calibration.ece)}</b>. Bars: accuracy of the images in each confidence bin; dots: their mean confidence, where the bar would reach if the model were calibrated. The dashed line is perfect calibration.</p>
 ${reliabilitySvg(ev)}
 <h2>Preflight checklist</h2>
 ${checklist}
