@@ -48,7 +48,12 @@ export function dashboardHtml(d: DashboardData, meta: { project: string; generat
         )
     )
   )
-  const gaps = d.gaps.length ? `<ul class="gaps">${d.gaps.map((g) => `<li>${esc(g.text)}</li>`).join('')}</ul>` : '<p>No under-represented cells (every cell has at least 20 images and 5% of its class).</p>'
+  const list = (gs: typeof d.gaps) => `<ul class="gaps">${gs.map((g) => `<li>${esc(g.text)}</li>`).join('')}</ul>`
+  const gaps = !d.gaps.length
+    ? '<p>No under-represented cells (every cell has at least 20 images and 5% of its class).</p>'
+    : `<p>${d.gaps.length} under-represented cells (under 20 images or under 5% of their class), fewest first:</p>` +
+      list(d.gaps.slice(0, 12)) +
+      (d.gaps.length > 12 ? `<details><summary>${d.gaps.length - 12} more</summary>${list(d.gaps.slice(12))}</details>` : '')
   const maps = [d.classByEnvironment, ...d.classBySubgroup]
     .map((m) => `<h3>class x ${esc(m.dimension)}</h3>${svgChart(heatmapOption(m, names, LIGHT), Math.max(480, 120 + m.columns.length * 90), heightFor(m.classIds.length))}`)
     .join('')

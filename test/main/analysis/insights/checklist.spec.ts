@@ -315,3 +315,13 @@ describe("checks 4, 6 and 7 on training.start's stage-2 options", () => {
     expect(c.fix).toMatchObject({ patch: { stage2: { fraction: 0.2, augment: { rotateDeg: 15, minCrop: 0.85 } } }, applies: true })
   })
 })
+
+describe('checklist facts', () => {
+  it('are read again after the data changes, not before', () => {
+    const f = balanced({ happy: 60, sad: 20 })
+    expect(check(f, 'class-imbalance').explanation).toContain('"sad" 20')
+    expect(check(f, 'class-imbalance', { weights: 'off' }).verdict).toBe('warn') // same data, another config
+    f.add({ cls: 'sad', n: 40 })
+    expect(check(f, 'class-imbalance').explanation).toContain('Largest/smallest 1.00')
+  })
+})
