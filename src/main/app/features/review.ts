@@ -18,9 +18,20 @@ export function reviewHandlers(session: Session): Pick<Handlers, keyof typeof re
     if (action) session.emit('images.changed', { imageIds: action.images, annotator: action.annotator, kind: action.kind })
     if (action) session.changed()
   }
+  /** One flagging pass at a time: a second would compute the same thing and race to store it. */
+  let flagging = false
   return {
-    'review.run': (req) =>
-      session.startJob('flags', (p, ctx) => runFlagging(p, req, { signal: ctx.signal, onProgress: (done, total, message) => ctx.progress(done, total, message) })),
+    'review.run': (req) => {
+      if (flagging) throw new StudioError('conflict', 'flagging is already running; wait for it or cancel it first')
+      flagging = true
+      return session.startJob('flags', async (p, ctx) => {
+        try {
+          return await runFlagging(p, req, { signal: ctx.signal, onProgress: (done, total, message) => ctx.progress(done, total, message) })
+        } finally {
+          flagging = false
+        }
+      })
+    },
     'review.status': () => reviewStatus(db()),
     'review.queue': (req) => {
       refreshStale(db())

@@ -71,6 +71,18 @@ describe('flagging a demo project (raw-pixel features, fast)', () => {
     }
   }, 60_000)
 
+  it('leaves out a class with no labeled images, and says so', async () => {
+    const sad = listClasses(p.db).find((c) => c.name === 'sad')!.id
+    p.db.prepare('UPDATE images SET excluded = 1 WHERE id IN (SELECT image_id FROM image_labels WHERE class_id = ?)').run(sad)
+    try {
+      const report = await runFlagging(p, { types: ['mislabeled'], backbone: 'pixels' })
+      expect(report.warnings).toContain('likely mislabeled: class "sad" has no labeled images; it is left out')
+      expect(reviewStatus(p.db).noise!.classes.map((c) => c.name)).not.toContain('sad')
+    } finally {
+      p.db.prepare('UPDATE images SET excluded = 0').run()
+    }
+  }, 60_000)
+
   it('leaves out images whose label changed while it ran, and says so', async () => {
     const [first] = p.db.prepare('SELECT image_id FROM image_labels ORDER BY image_id LIMIT 1').pluck().all() as number[]
     const other = listClasses(p.db).find((c) => c.id !== (p.db.prepare('SELECT class_id FROM image_labels WHERE image_id = ?').pluck().get(first) as number))!
