@@ -97,7 +97,8 @@ describe('training in the browser', () => {
 
     // a run the process lost (as after a crash) offers Resume, which finishes it from its checkpoint
     db.prepare("UPDATE runs SET status = 'interrupted' WHERE id = 1").run()
-    await page.reload()
+    // leaving and coming back re-reads the runs, as a restart would
+    await page.click('[data-test=nav-library]')
     await page.click('[data-test=nav-train]')
     await page.waitForSelector('[data-test=train-resume]')
     await page.click('[data-test=train-resume]')

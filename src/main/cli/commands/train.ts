@@ -150,6 +150,7 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
           io.out(`  stage 2: top ${st.blocks} blocks after ${st.boundary} (${(st.fraction * 100).toFixed(0)}% of layers), ${st.path === 'cached' ? 'cached boundary activations' : 'whole backbone per batch'}; stage 1 alone: ${st.stage1ValAccuracy === null ? 'n/a' : (st.stage1ValAccuracy * 100).toFixed(1) + '%'}`)
         } else if (s?.stage2Skipped) io.out(`  stage 2 skipped: ${s.stage2Skipped}`)
         for (const e of s?.perEnvironment ?? []) io.out(`  ${e.environment}: ${(e.accuracy * 100).toFixed(1)}% of ${e.images}`)
+        if (outcome.eventLoopDelayP99Ms !== undefined) io.out(`  main thread event-loop delay while training: p99 ${outcome.eventLoopDelayP99Ms.toFixed(1)} ms`)
       }
       if (outcome.status === 'failed' && !values.json) io.err(`studio train: ${outcome.error}`)
       return outcome.status === 'completed' ? EXIT_OK : EXIT_FAILED
