@@ -6,6 +6,7 @@ import { CURRENT_SQL } from '../../db/repos/annotations'
 import { classWeights, DEFAULT_BETA } from '../../training/class-weights'
 import { krippendorffAlpha } from '../agreement'
 import { NONE, type AccuracyCell, type AnnotatorInsight, type ClassBalance, type DashboardData, type RunInsight, type SplitInsight, type SplitPartInsight } from '../../../shared/insights'
+import { untilWrite } from './cache'
 import { ACTIVE, activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, scanImages, type ActiveClass, type Combo, type ScanRow } from './composition'
 
 interface LatestSplit {
@@ -14,21 +15,8 @@ interface LatestSplit {
   config: string
 }
 
-/**
- * The figures are cached per connection and recomputed only after something wrote to the database:
- * total_changes() counts every row this connection changed, and the project's exclusive lock
- * makes it the only writer. Repeated looks (tab switches, refreshes) then cost nothing.
- */
-const cache = new WeakMap<Db, { changes: number; data: DashboardData }>()
-
-export function dashboard(db: Db): DashboardData {
-  const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n
-  const hit = cache.get(db)
-  if (hit && hit.changes === changes) return hit.data
-  const data = computeDashboard(db)
-  cache.set(db, { changes, data })
-  return data
-}
+/** The figures, recomputed only after something wrote to the database (cache.ts). */
+export const dashboard = untilWrite(computeDashboard)
 
 function computeDashboard(db: Db): DashboardData {
   const timings: Record<string, number> = {}

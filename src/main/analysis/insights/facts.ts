@@ -2,6 +2,7 @@
 // aggregates (no per-image loops), then handed to the ten checks as plain numbers.
 import type { Db } from '../../db/connection'
 import { NONE } from '../../../shared/insights'
+import { untilWrite } from './cache'
 import { ACTIVE, activeClasses, labeledCombos, scanImages, type ActiveClass } from './composition'
 import { classCounts, latestPredictedRun, runRecall } from './dashboard'
 
@@ -38,17 +39,8 @@ export interface Facts {
 
 const LABELED = `FROM images i JOIN image_labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id WHERE ${ACTIVE} AND c.deleted_at IS NULL`
 
-/** Facts depend on the data only, not on the config: kept until this connection next writes (see dashboard.ts). */
-const cache = new WeakMap<Db, { changes: number; facts: Facts }>()
-
-export function gatherFacts(db: Db): Facts {
-  const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n
-  const hit = cache.get(db)
-  if (hit && hit.changes === changes) return hit.facts
-  const facts = readFacts(db)
-  cache.set(db, { changes, facts })
-  return facts
-}
+/** Facts depend on the data only, not on the config: kept until the next write (cache.ts). */
+export const gatherFacts = untilWrite(readFacts)
 
 function readFacts(db: Db): Facts {
   const classes = activeClasses(db)

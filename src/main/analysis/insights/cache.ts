@@ -1,0 +1,16 @@
+// Figures kept per connection until the next write. total_changes() counts every row the
+// connection has changed, and a project's exclusive lock makes that connection its only writer,
+// so an unchanged count means unchanged data; repeated looks then cost nothing.
+import type { Db } from '../../db/connection'
+
+export function untilWrite<T>(compute: (db: Db) => T): (db: Db) => T {
+  const cache = new WeakMap<Db, { changes: number; value: T }>()
+  return (db) => {
+    const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n
+    const hit = cache.get(db)
+    if (hit && hit.changes === changes) return hit.value
+    const value = compute(db)
+    cache.set(db, { changes, value })
+    return value
+  }
+}
