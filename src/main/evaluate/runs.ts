@@ -31,18 +31,7 @@ export interface RunRecord {
   classes: RunClass[]
 }
 
-interface RunRow {
-  id: number
-  status: string
-  config: string
-  summary: string | null
-  error: string | null
-  backbone: string | null
-  splitId: number | null
-  startedAt: string
-  endedAt: string | null
-  confusionViewedAt: string | null
-}
+type RunRow = Omit<RunRecord, 'config' | 'summary' | 'classes'> & { config: string; summary: string | null }
 
 const SELECT = `SELECT id, status, config, summary, error, backbone, split_id AS splitId, started_at AS startedAt,
   ended_at AS endedAt, confusion_viewed_at AS confusionViewedAt FROM runs`
