@@ -61,6 +61,7 @@ export interface SplitInsight {
 }
 
 export interface AnnotatorInsight {
+  /** Labels each annotator gave, later changes included. */
   annotators: { name: string; labels: number }[]
   /** Images labeled by two or more annotators. */
   multiRated: number

@@ -2,7 +2,6 @@
 // and class x subgroup, the latest run's split, annotators, and the latest run's accuracy per
 // group beside the data it trained on. Every figure is an SQL aggregate (see composition.ts).
 import type { Db } from '../../db/connection'
-import { CURRENT_SQL } from '../../db/repos/annotations'
 import { classWeights, DEFAULT_BETA } from '../../training/class-weights'
 import { krippendorffAlpha } from '../agreement'
 import { NONE, type AccuracyCell, type AnnotatorInsight, type ClassBalance, type DashboardData, type RunInsight, type SplitInsight, type SplitPartInsight } from '../../../shared/insights'
@@ -137,7 +136,8 @@ function splitInsight(db: Db, latest: LatestSplit, rows: ScanRow[]): SplitInsigh
 
 function annotators(db: Db, classes: ActiveClass[]): AnnotatorInsight {
   const list = db
-    .prepare(`SELECT annotator AS name, count(*) AS labels FROM (${CURRENT_SQL}) WHERE class_id IS NOT NULL GROUP BY annotator ORDER BY labels DESC, annotator`)
+    // Every label each annotator gave, changes included (a cleared label is not one): one pass, no history replay.
+    .prepare(`SELECT annotator AS name, count(*) AS labels FROM annotations WHERE class_id IS NOT NULL GROUP BY annotator ORDER BY labels DESC, annotator`)
     .all() as { name: string; labels: number }[]
   // Agreement needs two opinions on an image: find those images first (an index-only pass), and
   // read current labels for them alone.

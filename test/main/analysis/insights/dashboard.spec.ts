@@ -135,6 +135,7 @@ describe('dashboard: split, annotators and accuracy after a run', () => {
 
     label(f.db, 'bo', [sad[0]], f.classId('happy')) // one disagreement
     a = dashboard(f.db).annotators
+    expect(a.annotators[1]).toEqual({ name: 'bo', labels: 7 }) // every label given, the change included
     expect(a.alpha).toBeLessThan(1)
     expect(a.perClass[1].alpha!).toBeLessThan(1)
   })
