@@ -18,7 +18,12 @@ export function cookieValue(req: IncomingMessage, name: string): string | undefi
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
     if (eq < 0) continue
-    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+    if (part.slice(0, eq).trim() !== name) continue
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim())
+    } catch {
+      return undefined // a malformed escape is a wrong token, not a server error
+    }
   }
   return undefined
 }

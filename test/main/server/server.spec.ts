@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Session } from '../../../src/main/app/session'
@@ -68,6 +69,37 @@ describe('HTTP bridge', () => {
     ).toBe(403)
     const same = await call(srv, '/api/app.info', { method: 'POST', body: '{}', headers: { ...auth(srv), Origin: `http://localhost:${srv.port}` } })
     expect(same.status).toBe(200)
+  })
+
+  it('refuses a missing Host, an opaque "null" Origin, other loopback names and malformed cookies', async () => {
+    const srv = await start()
+    const post = (headers: Record<string, string>) => call(srv, '/api/app.info', { method: 'POST', body: '{}', headers: { ...auth(srv), ...headers } })
+    // HTTP/1.0 without a Host header, over a raw socket (Node's client always adds one).
+    const raw = await new Promise<string>((ok, fail) => {
+      const sock = connect(srv.port, '127.0.0.1', () => sock.end(`POST /api/app.info HTTP/1.0\r\nAuthorization: Bearer ${srv.token}\r\nContent-Length: 2\r\n\r\n{}`))
+      let got = ''
+      sock.on('data', (d) => (got += d))
+      sock.on('end', () => ok(got))
+      sock.on('error', fail)
+    })
+    expect(raw).toMatch(/^HTTP\/1\.[01] 403/)
+    expect((await post({ Origin: 'null' })).status).toBe(403) // a sandboxed frame or a file:// page
+    expect((await post({ Host: `0.0.0.0:${srv.port}` })).status).toBe(403)
+    expect((await post({ Host: `[::1]:${srv.port}` })).status).toBe(403)
+    expect((await post({ Host: `127.0.0.1:${srv.port + 1}` })).status).toBe(403)
+    expect((await post({ Host: `127.0.0.1:${srv.port}.evil.example` })).status).toBe(403)
+    expect((await post({ Origin: `http://127.0.0.1:${srv.port}.evil.example` })).status).toBe(403)
+    expect((await post({ Origin: `https://127.0.0.1:${srv.port}` })).status).toBe(403)
+    expect((await post({ Host: `LOCALHOST:${srv.port}` })).status).toBe(200)
+    const cookie = (value: string) => call(srv, '/api/app.info', { method: 'POST', body: '{}', headers: { Cookie: `ff_token=${value}` } })
+    expect((await cookie('%E0%A4%A')).status).toBe(401) // a bad escape is a wrong token, not a 500
+    expect((await cookie(srv.token.slice(0, -1))).status).toBe(401)
+    expect((await cookie(`${srv.token}x`)).status).toBe(401)
+    expect((await cookie(encodeURIComponent(srv.token))).status).toBe(200)
+    // the token in a query string opens the page only, and the page never leaks it as a referrer
+    const page = await call(srv, `/?token=${srv.token}`)
+    expect(page.headers['referrer-policy']).toBe('no-referrer')
+    expect(String(page.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/)
   })
 
   it('serves the page with the token, then its assets by cookie, never files outside', async () => {
