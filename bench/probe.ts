@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { openProject } from '../src/main/project/project'
 import { initBackend } from '../src/main/training/backend'
 import { probeBackbones, type ProbeResult } from '../src/main/training/probe'
@@ -29,7 +30,11 @@ async function main(): Promise<void> {
     const backend = await initBackend()
     const inputs = probeInputs(project)
     const runs: ProbeResult[] = []
+    const p99: number[] = []
     for (const pass of ['cold', 'warm']) {
+      // The probe runs on the main process (the training.probe job): the window must stay responsive.
+      const delay = monitorEventLoopDelay({ resolution: 10 })
+      delay.enable()
       let last = ''
       const r = await probeBackbones(inputs.images, inputs.classes.length, {
         cacheDir: inputs.cacheDir,
@@ -40,6 +45,8 @@ async function main(): Promise<void> {
           if (line !== last) process.stderr.write(`${(last = line)}\n`)
         }
       })
+      delay.disable()
+      p99.push(delay.percentile(99) / 1e6)
       runs.push(r)
     }
     const [cold, warm] = runs
@@ -53,10 +60,11 @@ async function main(): Promise<void> {
       `Probe on a ${IMAGES}-image demo project (${inputs.classes.length} classes, chance ${chance}), ${cold.sample.images} images sampled (${cold.sample.perClass.join('/')} per class), ${cold.sample.folds}-fold; backend ${backend.name}.`,
       `Load average (1/5/15 min) before: ${loadBefore}; after: ${load()}. Peak RSS ${peakRssMiB().toFixed(0)} MiB.`,
       `Winner: ${cold.best}. Whole probe: ${cold.seconds.toFixed(1)} s cold, ${warm.seconds.toFixed(1)} s with the cache warm.`,
+      `Event-loop delay p99 of the calling thread: ${p99[0].toFixed(1)} ms cold, ${p99[1].toFixed(1)} ms warm.`,
       '',
       table(['backbone', 'px', 'accuracy', 'balanced acc.', 'cold s', 'fit s', 'warm s', 'embedded', 'cached (warm)'], rows)
     ].join('\n')
-    writeResult('probe', { images: IMAGES, samplePerClass: PER_CLASS, loadBefore, loadAfter: load(), backend: backend.name, cold, warm }, md)
+    writeResult('probe', { images: IMAGES, samplePerClass: PER_CLASS, loadBefore, loadAfter: load(), backend: backend.name, eventLoopP99Ms: { cold: p99[0], warm: p99[1] }, cold, warm }, md)
   } finally {
     project.close()
     if (existsSync(dir)) rmSync(join(dir, '..'), { recursive: true, force: true })

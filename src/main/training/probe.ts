@@ -96,10 +96,11 @@ export function stratifiedSample(images: ProbeImage[], classes: number, perClass
 // ---- The ridge classifier -----------------------------------------------------------------
 
 /** Features standardized per dimension over the whole sample (no labels used), row-major n x d. */
-function standardize(vectors: Float32Array[], dim: number): Float64Array {
+async function standardize(vectors: Float32Array[], dim: number, tick: Tick): Promise<Float64Array> {
   const n = vectors.length
   const x = new Float64Array(n * dim)
   for (let j = 0; j < dim; j++) {
+    if (j % 32 === 0) await tick()
     let mean = 0
     for (let i = 0; i < n; i++) mean += vectors[i][j]
     mean /= n
@@ -112,8 +113,23 @@ function standardize(vectors: Float32Array[], dim: number): Float64Array {
   return x
 }
 
+class ProbeCancelled extends Error {}
+
+/** A checkpoint for long loops: gives the event loop a turn (a cancel, the UI) every ~8 ms. */
+export type Tick = () => Promise<void>
+
+function ticker(signal?: AbortSignal, budgetMs = 8): Tick {
+  let last = performance.now()
+  return async () => {
+    if (performance.now() - last < budgetMs) return
+    await setImmediate()
+    last = performance.now()
+    if (signal?.aborted) throw new ProbeCancelled()
+  }
+}
+
 /** K = X X^T / d (scaled so the ridge strength means the same for any feature width). */
-async function gram(x: Float64Array, n: number, dim: number, signal?: AbortSignal): Promise<Float64Array> {
+async function gram(x: Float64Array, n: number, dim: number, tick: Tick): Promise<Float64Array> {
   const k = new Float64Array(n * n)
   for (let i = 0; i < n; i++) {
     const a = i * dim
@@ -123,21 +139,16 @@ async function gram(x: Float64Array, n: number, dim: number, signal?: AbortSigna
       for (let t = 0; t < dim; t++) s += x[a + t] * x[b + t]
       k[i * n + j] = k[j * n + i] = s / dim
     }
-    // Keep the thread answering (a cancel, the UI) between rows of a long computation.
-    if (i % 64 === 63) {
-      await setImmediate()
-      if (signal?.aborted) throw new ProbeCancelled()
-    }
+    await tick()
   }
   return k
 }
 
-class ProbeCancelled extends Error {}
-
-/** Solves (A) z = b in place for symmetric positive definite A (m x m) by Cholesky; b is m x c. */
-export function choleskySolve(a: Float64Array, m: number, b: Float64Array, c: number): Float64Array {
+/** Solves A z = b for symmetric positive definite A (m x m) by Cholesky; b is m x c. */
+export async function choleskySolve(a: Float64Array, m: number, b: Float64Array, c: number, tick: Tick = async () => {}): Promise<Float64Array> {
   const l = new Float64Array(m * m)
   for (let i = 0; i < m; i++) {
+    await tick()
     for (let j = 0; j <= i; j++) {
       let s = a[i * m + j]
       for (let t = 0; t < j; t++) s -= l[i * m + t] * l[j * m + t]
@@ -167,7 +178,7 @@ export function choleskySolve(a: Float64Array, m: number, b: Float64Array, c: nu
 export const RIDGE_LAMBDA = 1
 
 /** Out-of-fold predicted class of every sample image. */
-async function crossValidate(k: Float64Array, n: number, labels: Int32Array, classes: number, fold: Int32Array, folds: number, lambda: number, signal?: AbortSignal): Promise<Int32Array> {
+async function crossValidate(k: Float64Array, n: number, labels: Int32Array, classes: number, fold: Int32Array, folds: number, lambda: number, tick: Tick): Promise<Int32Array> {
   const predicted = new Int32Array(n)
   for (let f = 0; f < folds; f++) {
     const train: number[] = []
@@ -187,8 +198,9 @@ async function crossValidate(k: Float64Array, n: number, labels: Int32Array, cla
       for (let s = 0; s < m; s++) a[r * m + s] = k[train[r] * n + train[s]]
       a[r * m + r] += lambda
     }
-    const alpha = choleskySolve(a, m, y, classes)
+    const alpha = await choleskySolve(a, m, y, classes, tick)
     for (const i of test) {
+      await tick()
       let best = 0
       let bestScore = -Infinity
       for (let c = 0; c < classes; c++) {
@@ -198,8 +210,6 @@ async function crossValidate(k: Float64Array, n: number, labels: Int32Array, cla
       }
       predicted[i] = best
     }
-    await setImmediate()
-    if (signal?.aborted) throw new ProbeCancelled()
   }
   return predicted
 }
@@ -252,8 +262,9 @@ async function probeOne(id: string, index: number, count: number, sample: Return
     progress('fitting', 0, folds)
     const kept = sample.images.map((img, i) => ({ v: emb.vectors.get(img.sha256)?.[0], label: img.label, fold: sample.fold[i] })).filter((r) => r.v)
     const labels = Int32Array.from(kept, (r) => r.label)
-    const k = await gram(standardize(kept.map((r) => r.v!), emb.dim), kept.length, emb.dim, opts.signal)
-    const predicted = await crossValidate(k, kept.length, labels, classes, Int32Array.from(kept, (r) => r.fold), folds, opts.lambda ?? RIDGE_LAMBDA, opts.signal)
+    const tick = ticker(opts.signal)
+    const k = await gram(await standardize(kept.map((r) => r.v!), emb.dim, tick), kept.length, emb.dim, tick)
+    const predicted = await crossValidate(k, kept.length, labels, classes, Int32Array.from(kept, (r) => r.fold), folds, opts.lambda ?? RIDGE_LAMBDA, tick)
     progress('fitting', folds, folds)
     const fitSeconds = (performance.now() - fitStart) / 1000
     return { ...base, ...scores(labels, predicted, classes), seconds: (performance.now() - started) / 1000, fitSeconds, computed: emb.computed, cached: emb.cached }
