@@ -35,9 +35,18 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   return new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })))
 }
 
-/** Resolves when the child has exited and its output streams are drained. */
-export function closed(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((ok) => child.once('close', (code, signal) => ok({ code, signal })))
+/** Resolves when the child has exited and its output streams are drained; a hang fails, killing it. */
+export function closed(child: ChildProcess, timeoutMs = 240_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      fail(new Error(`child ${child.spawnargs.slice(1, 4).join(' ')} still running after ${timeoutMs} ms`))
+    }, timeoutMs)
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      ok({ code, signal })
+    })
+  })
 }
 
 /** Waits until `cond` holds, polling; fails naming what it waited for. */
