@@ -42,7 +42,7 @@ export function clearOverride(db: Db, checkId: CheckId, annotator: string | null
 export function runChecklist(db: Db, raw: unknown = {}): ChecklistReport {
   const proposal = parseProposal(raw)
   const facts = gatherFacts(db)
-  const config = resolveProposal(db, proposal, facts.labeled)
+  const config = resolveProposal(proposal, facts)
   const crossing = crossingSubjects(db, config.split)
   const overrides = new Map(listOverrides(db).map((o) => [o.checkId, o]))
   const checks = CHECKS.map((c, i) => {

@@ -8,7 +8,6 @@ import { StudioError } from '../../../shared/errors'
 import type { ChecklistReport, ProposedConfig, SplitProposal, StageProposal } from '../../../shared/insights'
 import { DEFAULT_AUGMENT } from '../../training/augment'
 import { planStage2 } from '../../training/runner'
-import type { Db } from '../../db/connection'
 import { BACKBONES, getBackbone, type Backbone } from '../../training/backbones'
 import { DEFAULT_HEAD } from '../../training/head'
 import { describeMethod } from '../../training/splits'
@@ -75,18 +74,6 @@ export type Resolved = ChecklistReport['config'] & {
   given: Pick<ProposedConfig, 'stage2' | 'stages' | 'augmentation'>
 }
 
-/** Share of images with a subject id, the trainer's rule for choosing a subject split. */
-function subjectShare(db: Db): number {
-  const r = db
-    .prepare(
-      `SELECT count(*) AS n, sum(CASE WHEN i.subject_id IS NOT NULL AND i.subject_id <> '' THEN 1 ELSE 0 END) AS s
-       FROM images i JOIN image_labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id
-       WHERE i.excluded = 0 AND i.missing = 0 AND c.deleted_at IS NULL`
-    )
-    .get() as { n: number; s: number | null }
-  return r.n ? (r.s ?? 0) / r.n : 0
-}
-
 /**
  * The stages the trainer would run: stage 1 trains the head on the frozen backbone; stage 2 is
  * what the runner's own planStage2 makes of the options and the (estimated) training images.
@@ -105,15 +92,16 @@ function stagesOf(p: ProposedConfig, head: typeof DEFAULT_HEAD, backbone: Backbo
   return { stages: [stage1, { unfreeze: plan.fraction, learningRate: plan.learningRate, epochs: plan.epochs }], augment: plan.augment }
 }
 
-/** `labeled`: labeled active images, from which the trainer's data-sized defaults follow. */
-export function resolveProposal(db: Db, p: ProposedConfig, labeled: number): Resolved {
+/** `data`: labeled active images and how many have a subject, from which the trainer's defaults follow. */
+export function resolveProposal(p: ProposedConfig, data: { labeled: number; withSubject: number }): Resolved {
+  const labeled = data.labeled
   if (p.backbone && !BACKBONES.some((b) => b.id === p.backbone)) {
     throw new StudioError('invalid_payload', `config.backbone: unknown backbone "${p.backbone}"; known: ${BACKBONES.map((b) => b.id).join(', ')}`, 'config.backbone')
   }
   const backbone = getBackbone(p.backbone ?? 'mobilenetv2-nsfwjs')
   const seed = p.seed ?? 1
   // Same rule as the runner's defaultSplit: group by subject when most images have one.
-  const split: SplitProposal = p.split ?? (subjectShare(db) > 0.5 ? { kind: 'subject', validation: 0.2, seed } : { kind: 'stratified', validation: 0.2, seed })
+  const split: SplitProposal = p.split ?? (labeled && data.withSubject / labeled > 0.5 ? { kind: 'subject', validation: 0.2, seed } : { kind: 'stratified', validation: 0.2, seed })
   const head = { hidden: p.head?.hidden ?? DEFAULT_HEAD.hidden, dropout: p.head?.dropout ?? DEFAULT_HEAD.dropout, learningRate: p.head?.learningRate ?? DEFAULT_HEAD.learningRate }
   const trainImages = Math.round(labeled * (split.kind === 'stratified' || split.kind === 'subject' ? 1 - split.validation : 0.8))
   const { stages, augment } = stagesOf(p, { ...DEFAULT_HEAD, ...head, seed }, backbone, trainImages)
