@@ -41,8 +41,9 @@ export const BACKBONES: Backbone[] = [
     provenance:
       "The feature extractor of FaceExpressionNet shipped in the @vladmandic/face-api 1.7.15 npm package " +
       '(model/face_expression_model.bin, weights quantised to 8 bits; originally justadudewhohacks/face-api.js), ' +
-      'trained at 112 px to tell 7 facial expressions apart; rebuilt here as Keras layers around those weights, ' +
-      "with face-api's mean-RGB subtraction as its first layer and its 7-way classifier left out.",
+      'whose code runs it on 112 px face crops to tell 7 expressions apart (neutral, happy, sad, angry, fearful, ' +
+      'disgusted, surprised; the package does not document its training data); rebuilt here as Keras layers around ' +
+      "those weights, with face-api's mean-RGB subtraction as its first layer and its 7-way classifier left out.",
     sizes: [96, 112, 128],
     // The size its weights were trained at, and the only one where features equal the library's.
     defaultSize: 112,
