@@ -15,7 +15,7 @@ import { gatherImages } from '../../training/runner'
 import { argmax, confidentLearning, type RankBy } from './confident-learning'
 import { centroidOutliers, disagreements, nearDuplicatePairs } from './detectors'
 import { outOfFoldProbs } from './folds'
-import { CancelledError, standardize } from './softmax'
+import { CancelledError, standardize, Yielder } from './softmax'
 import { createFlagRun, labelSnapshot, replaceFlags, versions, type NewFlag } from './store'
 
 export interface FlaggingOptions {
@@ -188,14 +188,15 @@ async function mislabeled(ctx: Context, { kept, classIds }: { kept: Labeled[]; c
   }
 }
 
-function outliers(ctx: Context, images: Labeled[], vectors: Map<number, Float32Array>, source: string): Detected {
+async function outliers(ctx: Context, images: Labeled[], vectors: Map<number, Float32Array>, source: string): Promise<Detected> {
   const classIds = [...new Set(images.map((im) => im.classId))].sort((a, b) => a - b)
   const index = new Map(classIds.map((id, j) => [id, j]))
-  const { outliers: found } = centroidOutliers(
+  const { outliers: found } = await centroidOutliers(
     images.map((im) => vectors.get(im.id)!),
     Int32Array.from(images, (im) => index.get(im.classId)!),
     classIds.length,
-    ctx.opts.outlierZ
+    ctx.opts.outlierZ,
+    new Yielder(ctx.hooks.signal)
   )
   const flags = found.map((o) => {
     const im = images[o.index]
@@ -360,7 +361,7 @@ async function detect(ctx: Context, types: Set<FlagType>): Promise<Detected[]> {
     const vectors = new Map(images.map((im, i) => [im.id, emb.vectors[i]]))
     const source = `${emb.backbone}@${emb.size}:v${PIPELINE.version}|data:${ctx.dataVersion}`
     if (classes) out.push(await mislabeled(ctx, classes, vectors, source))
-    if (types.has('outlier')) out.push(outliers(ctx, images, vectors, source))
+    if (types.has('outlier')) out.push(await outliers(ctx, images, vectors, source))
     for (const d of out) d.params = { ...d.params, backbone: emb.backbone, size: emb.size }
   }
   ctx.progress(0.92, 'annotator disagreement, near-duplicates, leakage')

@@ -75,7 +75,7 @@ describe('outliers', () => {
     expect(median([4, 1, 2, 3])).toBe(2.5)
   })
 
-  it('flags the vector far from every class centroid and nothing else', () => {
+  it('flags the vector far from every class centroid and nothing else', async () => {
     const rand = mulberry32(5)
     const vectors: Float32Array[] = []
     const labels: number[] = []
@@ -91,7 +91,7 @@ describe('outliers', () => {
     odd[7] = 1
     vectors.push(odd)
     labels.push(0)
-    const { outliers, distances } = centroidOutliers(vectors, Int32Array.from(labels), 2)
+    const { outliers, distances } = await centroidOutliers(vectors, Int32Array.from(labels), 2)
     expect(outliers.map((o) => o.index)).toEqual([60])
     expect(outliers[0].z).toBeGreaterThan(3.5)
     expect(distances[60]).toBeGreaterThan(0.9)
