@@ -94,14 +94,14 @@ function registryFile(): string {
   return join(defaultConfigDir(), REGISTRY_FILE)
 }
 
-let memo: { mtimeMs: number; size: number; entries: Backbone[] } | null = null
+let memo: { file: string; mtimeMs: number; size: number; entries: Backbone[] } | null = null
 
 /** Registered folder backbones, read fresh when the file changed (cheap enough for every lookup). */
 export function registeredFolders(): Backbone[] {
   const file = registryFile()
   if (!existsSync(file)) return []
   const st = statSync(file)
-  if (memo && memo.mtimeMs === st.mtimeMs && memo.size === st.size) return memo.entries
+  if (memo && memo.file === file && memo.mtimeMs === st.mtimeMs && memo.size === st.size) return memo.entries
   let entries: Backbone[]
   try {
     const json = JSON.parse(readFileSync(file, 'utf8')) as { backbones?: Backbone[] }
@@ -109,7 +109,7 @@ export function registeredFolders(): Backbone[] {
   } catch (err) {
     throw new Error(`${file} is not valid JSON (${(err as Error).message}); fix or delete it to reset the registered backbone folders`)
   }
-  memo = { mtimeMs: st.mtimeMs, size: st.size, entries }
+  memo = { file, mtimeMs: st.mtimeMs, size: st.size, entries }
   return entries
 }
 
