@@ -151,6 +151,13 @@ describe('registering a folder backbone', () => {
     expect(() => getBackbone(entry.id)).toThrow(/unknown backbone/)
   })
 
+  it('names the registry file when it is corrupt, and still resolves built-in backbones', () => {
+    const file = join(process.env.FREEZEFRAME_HOME!, 'backbones.json')
+    writeFileSync(file, '{"backbones": [')
+    expect(() => listBackbones()).toThrow(new RegExp(`${file.replace(/[/.]/g, '\\$&')} is not valid JSON.*fix or delete it`))
+    expect(getBackbone('pixels').id).toBe('pixels')
+  })
+
   it('offers a project-scoped folder only in that project', async () => {
     const { dir, model } = await folderWithTinyNet()
     const project = tempDir('ff-proj-')
