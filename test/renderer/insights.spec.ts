@@ -183,6 +183,18 @@ describe('DashboardView', () => {
     expect(v.find('[data-test=dashboard-error]').text()).toContain('open a project first')
   })
 
+  it('refreshes after labels change or a job ends, once for a burst', async () => {
+    const { fake } = await mountView(data())
+    const loads = () => fake.calls.filter((c) => c.channel === 'insights.dashboard').length
+    expect(loads()).toBe(1)
+    fake.emit('images.changed', { imageIds: [1], annotator: 'me', kind: 'label' })
+    fake.emit('images.changed', { imageIds: [2], annotator: 'me', kind: 'label' })
+    fake.emit('job.end', { jobId: 'j1', kind: 'train', status: 'completed' })
+    await vi.waitFor(() => expect(loads()).toBe(2), { timeout: 2000 })
+    await new Promise((r) => setTimeout(r, 900))
+    expect(loads()).toBe(2)
+  })
+
   it('saves the HTML report the core builds as a file download', async () => {
     const created: Blob[] = []
     const url = vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => (created.push(b as Blob), 'blob:report'))

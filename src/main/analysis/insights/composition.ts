@@ -107,8 +107,12 @@ export function heatmap(dimension: string, classes: ActiveClass[], combos: Combo
     const key = `${c.classId}\u0000${v}`
     cells.set(key, (cells.get(key) ?? 0) + c.n)
   }
-  // Biggest columns first, the "no value" column last: the eye reads the main groups first.
-  const columns = [...totals.keys()].sort((a, b) => (a === NONE ? 1 : b === NONE ? -1 : totals.get(b)! - totals.get(a)! || a.localeCompare(b)))
+  // Environments biggest first (the eye reads the main groups first); attribute values in their
+  // natural order, so age bands read 18-29, 30-44, 45-59, 60+; the "no value" column last.
+  const bySize = dimension === 'environment'
+  const columns = [...totals.keys()].sort((a, b) =>
+    a === NONE ? 1 : b === NONE ? -1 : bySize ? totals.get(b)! - totals.get(a)! || a.localeCompare(b) : a.localeCompare(b, 'en', { numeric: true })
+  )
   return {
     dimension,
     classIds: classes.map((c) => c.id),
