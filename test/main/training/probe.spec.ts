@@ -161,12 +161,12 @@ describe('probe internals', () => {
     expect(stratifiedSample(images, 2, 10, 5, 43).images).not.toEqual(s.images)
   })
 
-  it('solves a positive definite system exactly', () => {
+  it('solves a positive definite system exactly', async () => {
     // A = [[4, 2], [2, 3]], B = A * [[1, 2], [3, -1]]
     const a = Float64Array.from([4, 2, 2, 3])
     const b = Float64Array.from([4 + 6, 8 - 2, 2 + 9, 4 - 3])
-    const z = choleskySolve(a, 2, b, 2)
+    const z = await choleskySolve(a, 2, b, 2)
     expect(Array.from(z).map((v) => Math.round(v * 1e9) / 1e9)).toEqual([1, 2, 3, -1])
-    expect(() => choleskySolve(Float64Array.from([1, 2, 2, 1]), 2, Float64Array.from([1, 1]), 1)).toThrow(/not positive definite/)
+    await expect(choleskySolve(Float64Array.from([1, 2, 2, 1]), 2, Float64Array.from([1, 1]), 1)).rejects.toThrow(/not positive definite/)
   })
 })
