@@ -82,6 +82,14 @@ describe('ChecklistPanel', () => {
     expect(w.find('[data-test=checklist-summary]').text()).toContain('6 pass · 3 warn · 1 fail · 4 open')
   })
 
+  it('judges again when a job ends (a finished run changes check 9)', async () => {
+    const { fake } = await mountPanel({ weights: 'inverse' })
+    const asks = () => fake.calls.filter((c) => c.channel === 'insights.checklist').length
+    expect(asks()).toBe(1)
+    fake.emit('job.end', { jobId: 'j1', kind: 'train', status: 'completed' })
+    await vi.waitFor(() => expect(asks()).toBe(2), { timeout: 2000 })
+  })
+
   it('emits a fix in the form\'s terms; shows fixes the form cannot apply as text; navigates only to built areas', async () => {
     const { w, r } = await mountPanel({ weights: 'off' })
     await w.find('[data-test=check-class-imbalance] [data-test=fix]').trigger('click')
