@@ -15,32 +15,16 @@ import { createProject, type Project } from '../../../src/main/project/project'
 import { BAD_IMAGES, encodings, HOSTILE_TEXT, makeUnreadable, utf16be } from '../../fixtures/corpus'
 import { picture, put } from '../../helpers/images'
 import { tempDir } from '../../helpers/tmp'
-import { call, closed, integrity, lines, spawnTs } from './helpers'
+import { call, closed, integrity, lines, projectWithWork, spawnTs, workSnapshot } from './helpers'
 
 function reasonsByName(r: ImportReport): Map<string, string> {
   return new Map(r.skipped.map((s) => [`${s.file.split('/').pop()}${s.line ? ':' + s.line : ''}`, s.reason]))
 }
 
-/** A project with labeled work in it, and a way to prove that work is untouched afterwards. */
-async function projectWithWork(root: string): Promise<{ p: Project; kept: () => unknown }> {
-  put(join(root, 'earlier', 'happy', 'e1.png'), await picture(201))
-  put(join(root, 'earlier', 'sad', 'e2.png'), await picture(202))
-  const p = createProject(join(root, 'p'), { classes: ['happy', 'sad'] })
-  await importPath(p, join(root, 'earlier'))
-  label(p.db, 'kim', [1, 2], 1)
-  const snapshot = () => [
-    p.db.prepare('SELECT * FROM images WHERE id <= 2 ORDER BY id').all(),
-    p.db.prepare('SELECT * FROM annotations WHERE image_id <= 2 ORDER BY id').all(),
-    p.db.prepare('SELECT * FROM image_labels WHERE image_id <= 2 ORDER BY image_id').all()
-  ]
-  const before = snapshot()
-  return { p, kept: () => expect(snapshot()).toEqual(before) }
-}
-
 describe('bad image corpus', () => {
   it('skips each bad image with a reason naming it, imports the odd but valid ones, loses nothing', async () => {
     const root = tempDir()
-    const { p, kept } = await projectWithWork(root)
+    const { p, before } = await projectWithWork(root)
     const dir = join(root, 'corpus', 'happy')
     mkdirSync(dir, { recursive: true })
     for (const c of BAD_IMAGES) await c.make(join(dir, c.name))
@@ -64,7 +48,7 @@ describe('bad image corpus', () => {
     )
     expect(p.db.prepare("SELECT format FROM images WHERE file_name = 'happy/png-named.jpg'").pluck().get()).toBe('png')
     expect(r.skipped).toHaveLength(BAD_IMAGES.filter((c) => c.expect !== 'imported').length + (readable ? 0 : 1))
-    kept()
+    expect(workSnapshot(p)).toEqual(before)
     expect(integrity(p.db)).toBe('ok')
     p.close()
   })
@@ -99,7 +83,7 @@ describe('bad CSV corpus', () => {
 
   it('names the line of a row that is not UTF-8, of an unterminated quote, and of missing columns; keeps what came before', async () => {
     const root = tempDir()
-    const { p, kept } = await projectWithWork(root)
+    const { p, before } = await projectWithWork(root)
     put(join(root, 'imgs', 'a.png'), await picture(221))
     put(join(root, 'imgs', 'b.png'), await picture(222))
     // 70 KB of UTF-8 first (rows refused at once for their absolute path), so the file is read as
@@ -123,7 +107,7 @@ describe('bad CSV corpus', () => {
       /labels-only\.csv line 1: the header lacks column "path"/
     )
     expect((await importPath(p, put(join(root, 'header-only.csv'), 'path,label\n'))).added).toBe(0)
-    kept()
+    expect(workSnapshot(p)).toEqual(before)
     p.close()
   })
 

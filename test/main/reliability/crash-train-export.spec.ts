@@ -83,6 +83,19 @@ describe('killed during training and during an export', () => {
     expect(files).toEqual(expect.arrayContaining(['model/model.json', 'labels.json', 'preprocessing.json', 'metrics.json', 'model-card.md']))
     expect(files.filter((f) => f.startsWith('dataset/')).length).toBeGreaterThan(0)
     JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8'))
+
+    // Disk full during an export (RLIMIT_FSIZE, see disk-full.spec.ts): a clear error, no folder.
+    const full = join(root, 'full-export')
+    const limited = spawnTs(['bin/studio.mjs', 'export', dir, '--run', '1', '--out', full, '--dataset', 'imagefolder'], { shell: 'ulimit -f 48' })
+    const limitedOut = lines(limited)
+    expect((await closed(limited)).code).toBe(1)
+    expect(limitedOut.err()).toMatch(/export to .*full-export failed, nothing was written: (EFBIG|ENOSPC)/)
+    expect(existsSync(full)).toBe(false)
+    expect(readdirSync(root).filter((n) => n.includes('full-export'))).toEqual([]) // its temporary folder was removed
+    // What the killed export left is a hidden temporary folder, never something under the destination's name.
+    expect(readdirSync(root).filter((n) => !['export', 'p'].includes(n) && !n.startsWith('.'))).toEqual([])
+    step('export on a full disk refused')
+
     expect(labels(dir)).toEqual(before)
     p = openProject(dir)
     expect(integrity(p.db)).toBe('ok')

@@ -5,38 +5,19 @@ import { describe, expect, it } from 'vitest'
 import { importPath } from '../../../src/main/dataset/importer'
 import { CONSENSUS_SQL } from '../../../src/main/db/repos/annotations'
 import { label, undo } from '../../../src/main/labeling/actions'
-import { createProject, openProject, type Project } from '../../../src/main/project/project'
+import { createProject, openProject } from '../../../src/main/project/project'
 import { picture, put } from '../../helpers/images'
 import { seedImages } from '../../helpers/seed'
 import { tempDir } from '../../helpers/tmp'
-import { checkThumbnails, exited, filesUnder, integrity, lines, spawnTs, until } from './helpers'
+import { checkThumbnails, exited, filesUnder, integrity, lines, projectWithWork, spawnTs, until, workSnapshot } from './helpers'
 
 const thumbCount = (dir: string) => filesUnder(join(dir, 'thumbs')).filter((f) => f.endsWith('.webp')).length
-
-/** Rows that existed before the crash: they must come back identical. */
-function existing(p: Project, maxImageId = Number.MAX_SAFE_INTEGER): unknown[] {
-  return [
-    p.db.prepare('SELECT id, sha256, file_name FROM images WHERE id <= ? ORDER BY id').raw().all(maxImageId),
-    p.db.prepare('SELECT id, image_id, class_id, annotator FROM annotations WHERE image_id <= ? ORDER BY id').raw().all(maxImageId),
-    p.db.prepare('SELECT id, name, deleted_at FROM classes ORDER BY id').raw().all()
-  ]
-}
-
-function expectKept(p: Project, before: unknown[]): void {
-  expect(existing(p, 2)).toEqual(before)
-}
 
 describe('killed during an import', () => {
   it('keeps the project whole, hides no half-written thumbnail, and a re-run completes idempotently', async () => {
     const root = tempDir()
-    const dir = join(root, 'p')
     // Work already in the project before the crash: imported and hand-labeled images.
-    put(join(root, 'before', 'happy', 'a.png'), await picture(9001))
-    put(join(root, 'before', 'sad', 'b.png'), await picture(9002))
-    const p0 = createProject(dir, { classes: ['happy', 'sad'] })
-    await importPath(p0, join(root, 'before'))
-    label(p0.db, 'kim', [1], 2)
-    const before = existing(p0)
+    const { p: p0, dir, before } = await projectWithWork(root)
     p0.close()
 
     const N = 250 // picture() repeats after 256 seeds
@@ -54,7 +35,7 @@ describe('killed during an import', () => {
 
       const p = openProject(dir)
       expect(integrity(p.db)).toBe('ok')
-      expectKept(p, before)
+      expect(workSnapshot(p)).toEqual(before)
       const imported = p.db.prepare('SELECT count(*) FROM images').pluck().get() as number
       expect(imported).toBeLessThan(2 + N) // really killed mid-way
       // Each committed image has exactly its one import label: a batch is all or nothing.
@@ -73,7 +54,7 @@ describe('killed during an import', () => {
     expect(p.db.prepare('SELECT count(DISTINCT sha256) FROM images').pluck().get()).toBe(2 + N)
     const again = await importPath(p, join(root, 'src'))
     expect([again.added, again.duplicates]).toEqual([0, N])
-    expectKept(p, before)
+    expect(workSnapshot(p)).toEqual(before)
     const { thumbs } = await checkThumbnails(dir, p.db)
     expect(thumbs).toBe(2 + N)
     expect(integrity(p.db)).toBe('ok')

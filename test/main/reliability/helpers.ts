@@ -3,6 +3,10 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import { importPath } from '../../../src/main/dataset/importer'
+import { label } from '../../../src/main/labeling/actions'
+import { createProject, type Project } from '../../../src/main/project/project'
+import { picture, put } from '../../helpers/images'
 import { dispatch } from '../../../src/main/app/dispatch'
 import type { Handlers } from '../../../src/main/app/handlers'
 import type { Db } from '../../../src/main/db/connection'
@@ -107,4 +111,28 @@ export async function call<C extends ChannelName>(handlers: Handlers, channel: C
   const env = await dispatch(handlers, channel, payload)
   if (!env.ok) throw new Error(`${channel}: ${env.error.code}: ${env.error.message}`)
   return env.value as Res<C>
+}
+
+/** The rows that hold the user's work on images 1 and 2 (and every class): must come back identical. */
+export function workSnapshot(p: Project): unknown[] {
+  return [
+    p.db.prepare('SELECT * FROM images WHERE id <= 2 ORDER BY id').all(),
+    p.db.prepare('SELECT * FROM annotations WHERE image_id <= 2 ORDER BY id').all(),
+    p.db.prepare('SELECT * FROM image_labels WHERE image_id <= 2 ORDER BY image_id').all(),
+    p.db.prepare('SELECT * FROM classes ORDER BY id').all()
+  ]
+}
+
+/**
+ * A project (at <root>/p, classes happy and sad) with work in it before the test's trouble: two
+ * imported, labeled images and a hand label by kim. Returns it open, with its snapshot.
+ */
+export async function projectWithWork(root: string): Promise<{ p: Project; dir: string; before: unknown[] }> {
+  put(join(root, 'earlier', 'happy', 'e1.png'), await picture(1, 'png', 72, 56)) // a size no other test image has
+  put(join(root, 'earlier', 'sad', 'e2.png'), await picture(2, 'png', 72, 56))
+  const dir = join(root, 'p')
+  const p = createProject(dir, { classes: ['happy', 'sad'] })
+  await importPath(p, join(root, 'earlier'))
+  label(p.db, 'kim', [1], 2)
+  return { p, dir, before: workSnapshot(p) }
 }
