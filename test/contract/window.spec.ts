@@ -56,6 +56,13 @@ function checkPolicy(policy: string): void {
   }
 }
 
+/** Whether the window's listener for `event` cancels a navigation to `url`. */
+function prevents(win: FakeWindow, event: string, url: string): boolean {
+  let prevented = false
+  win.listeners.get(event)!({ preventDefault: () => (prevented = true) }, url)
+  return prevented
+}
+
 describe('window hardening', () => {
   it('keeps the secure web preferences', () => {
     const prefs = secureWebPreferences('/app/preload.cjs')
@@ -84,11 +91,7 @@ describe('window hardening', () => {
     const win = created.at(-1)!
     expect((win.options.webPreferences as Record<string, unknown>).sandbox).toBe(true)
     expect(win.openHandler?.({ url: 'https://example.com' })).toEqual({ action: 'deny' })
-    const navigate = (url: string) => {
-      let prevented = false
-      win.listeners.get('will-navigate')!({ preventDefault: () => (prevented = true) }, url)
-      return prevented
-    }
+    const navigate = (url: string) => prevents(win, 'will-navigate', url)
     expect(navigate('file:///app/renderer/index.html#/overview')).toBe(false)
     expect(navigate('file:///etc/passwd')).toBe(true)
     // A prefix of the app's URL is not the app.
@@ -98,9 +101,7 @@ describe('window hardening', () => {
     expect(navigate('javascript:alert(1)')).toBe(true)
     expect(navigate('not a url')).toBe(true)
     // Server redirects are held to the same rule as navigations.
-    let redirected = false
-    win.listeners.get('will-redirect')!({ preventDefault: () => (redirected = true) }, 'file:///etc/passwd')
-    expect(redirected).toBe(true)
+    expect(prevents(win, 'will-redirect', 'file:///etc/passwd')).toBe(true)
     expect(navigate('https://example.com/help')).toBe(true)
     expect(opened).toEqual(['https://example.com/help']) // handed to the user's browser instead
     let webviewPrevented = false
@@ -111,11 +112,7 @@ describe('window hardening', () => {
   it('keeps a dev server origin exact: a longer host or another port is not the app', () => {
     createMainWindow({ preload: '/app/preload.cjs', rendererFile: '/app/renderer/index.html', rendererUrl: 'http://localhost:5173/' })
     const win = created.at(-1)!
-    const navigate = (url: string) => {
-      let prevented = false
-      win.listeners.get('will-navigate')!({ preventDefault: () => (prevented = true) }, url)
-      return prevented
-    }
+    const navigate = (url: string) => prevents(win, 'will-navigate', url)
     expect(navigate('http://localhost:5173/#/library')).toBe(false)
     expect(navigate('http://localhost:5173.evil.example/')).toBe(true)
     expect(navigate('http://localhost:5174/')).toBe(true)
