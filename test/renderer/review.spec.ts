@@ -62,6 +62,7 @@ describe('ReviewView', () => {
       'review.queue': () => ({ flags: [] }),
       'review.canUndo': () => ({ canUndo: false }),
       'review.run': () => ({ jobId: 'j1' }),
+      'job.cancel': () => ({ cancelled: true }),
       'training.backbones': () => []
     })
     const w = mountView(fake)
@@ -75,6 +76,12 @@ describe('ReviewView', () => {
     await flushPromises()
     expect(w.find('[data-test=flagging-progress]').text()).toContain('cross-validating: fold 2 of 5 done')
     expect(w.find('[data-test=flagging-progress]').text()).toContain('50%')
+    await w.find('[data-test=flagging-cancel]').trigger('click')
+    expect(fake.calls.find((c) => c.channel === 'job.cancel')?.payload).toEqual({ jobId: 'j1' })
+    fake.emit('job.end', { jobId: 'j1', kind: 'flags', status: 'cancelled' })
+    await flushPromises()
+    expect(w.find('[data-test=flagging-error]').text()).toBe('Flagging was cancelled; the flags from before are unchanged.')
+    expect(w.find('[data-test=run-flagging]').exists()).toBe(true)
     w.unmount()
   })
 
