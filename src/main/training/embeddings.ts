@@ -327,7 +327,10 @@ export async function embed(cacheDir: string, images: EmbeddingRequest[], opts: 
     const result = { dim: plan.dim, computed: 0, cached, imagesPerSecond: 0, cancelled: false, backend: null as string | null }
     if (pending.length && opts.signal?.aborted) result.cancelled = true
     else if (pending.length) {
-      const r = await compute(cache, plan, pending, found, (rows) => opts.onProgress?.((done += rows), total), opts.signal)
+      const r = await compute(cache, plan, pending, found, (rows) => {
+        done += rows
+        opts.onProgress?.(done, total)
+      }, opts.signal)
       Object.assign(result, { computed: r.computed, cancelled: r.cancelled, backend: r.backend, imagesPerSecond: r.seconds > 0 ? r.computed / r.seconds : 0 })
     }
     return { ...result, vectors: complete(found) }
@@ -520,7 +523,11 @@ export async function embedParallel(cacheDir: string, images: EmbeddingRequest[]
   let next = 0
   const dispatch: Dispatch = {
     take: () => (stop.signal.aborted || next >= batches.length ? null : batches[next++]),
-    onRows: (rows) => onProgress?.((done += rows), total),
+    // Not `onProgress?.((done += rows), ...)`: optional chaining would skip the count without a listener.
+    onRows: (rows) => {
+      done += rows
+      onProgress?.(done, total)
+    },
     signal: stop.signal
   }
   let results: (FromWorker & { type: 'done' })[]

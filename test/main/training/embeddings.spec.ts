@@ -137,6 +137,11 @@ describe('embedParallel', () => {
     expect((await embed(cacheDir, images, OPTS)).computed).toBe(0)
   })
 
+  it('reports a complete run as complete when nobody listens to progress', async () => {
+    const done = await embedParallel(freshCache(), images, { ...OPTS, workers: 2, batchSize: 4 })
+    expect(done).toMatchObject({ computed: 10, cancelled: false })
+  })
+
   it('cancels every worker between batches, keeping their finished batches', async () => {
     const cacheDir = freshCache()
     const controller = new AbortController()
