@@ -229,6 +229,8 @@ describe('hostile names', () => {
       expect(html).not.toContain('<b onmouseover')
     }
     console.log(`hostile names: ${htmls.length} HTML document(s) from the core checked for escaping`)
+    expect(htmls.length).toBeGreaterThan(0) // the insights report at least
+    expect(htmls.some((h) => h.includes('&lt;img src=x onerror=alert(1)&gt;'))).toBe(true) // shown, as text
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(integrity(db)).toBe('ok')
     await session.dispose()
