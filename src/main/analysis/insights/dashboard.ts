@@ -171,7 +171,7 @@ export function latestPredictedRun(db: Db): { id: number; config: string; splitI
   return db
     .prepare(
       `SELECT r.id, r.config, r.split_id AS splitId FROM runs r
-       WHERE r.id = (SELECT max(run_id) FROM run_predictions WHERE part = 'validation')`
+       WHERE r.id = (SELECT run_id FROM run_predictions WHERE part = 'validation' ORDER BY run_id DESC LIMIT 1)`
     )
     .get() as { id: number; config: string; splitId: number | null } | undefined
 }
