@@ -10,6 +10,7 @@ import type { Io } from '../../../src/main/cli/io'
 import { main } from '../../../src/main/cli/main'
 import { createRun, finishRun } from '../../../src/main/db/repos/runs'
 import { evaluateRun } from '../../../src/main/evaluate/evaluate'
+import { exportRun } from '../../../src/main/evaluate/export'
 import { openProject, type Project } from '../../../src/main/project/project'
 import type { RunOutcome } from '../../../src/main/training/runner'
 import { put } from '../../helpers/images'
@@ -33,6 +34,15 @@ function withProject<T>(f: (p: Project) => T): T {
   const p = openProject(projectDir)
   try {
     return f(p)
+  } finally {
+    p.close()
+  }
+}
+
+async function withProjectAsync<T>(f: (p: Project) => Promise<T>): Promise<T> {
+  const p = openProject(projectDir)
+  try {
+    return await f(p)
   } finally {
     p.close()
   }
@@ -179,5 +189,15 @@ describe('studio export', () => {
     expect(m.err).toMatch(/holds no model/)
     const u = await cli('predict', good)
     expect(u.code).toBe(2)
+  })
+
+  it('stops on cancel and leaves nothing behind', async () => {
+    const out = join(dir, 'export-cancelled')
+    const ctrl = new AbortController()
+    await expect(
+      withProjectAsync((p) => exportRun(p, run.runId, out, { dataset: 'imagefolder', signal: ctrl.signal, onProgress: () => ctrl.abort() }))
+    ).rejects.toThrow(/cancelled/)
+    expect(existsSync(out)).toBe(false)
+    expect(readdirSync(dir).filter((f) => f.includes('export-cancelled'))).toEqual([])
   })
 })
