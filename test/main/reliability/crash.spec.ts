@@ -118,5 +118,6 @@ describe('killed during a burst of labeling', () => {
       p.close()
     }
     expect(acked.length).toBeGreaterThan(600)
+    console.log(`labeling kills: ${rounds.length} SIGKILLs, ${acked.length} acknowledged label actions (${acked.reduce((n, a) => n + a.images.length, 0)} image labels) all present`)
   })
 })
