@@ -118,7 +118,10 @@ function normalization({ config }: CheckContext): Judgement {
 
 function classImbalance({ config, facts }: CheckContext): Judgement {
   const present = facts.classes.filter((c) => facts.counts[c.id] > 0)
-  if (present.length < 2) return { verdict: 'fail', explanation: `Only ${present.length} class has labeled images; training needs at least two.` }
+  if (present.length < 2) {
+    const some = present.length === 1 ? `Only "${present[0].name}" has` : 'No class has'
+    return { verdict: 'fail', explanation: `${some} labeled images; training needs at least two classes with images.` }
+  }
   const sorted = [...present].sort((a, b) => facts.counts[b.id] - facts.counts[a.id])
   const big = sorted[0]
   const small = sorted[sorted.length - 1]
@@ -169,6 +172,7 @@ function headSize({ config, facts }: CheckContext): Judgement {
   const classes = Math.max(2, facts.classes.filter((c) => facts.counts[c.id] > 0).length)
   const dim = config.backboneInfo.featureDim
   const params = headParamCount(dim, config.head.hidden, classes)
+  if (!facts.labeled) return { verdict: 'warn', explanation: `No labeled images yet to weigh the head's ${headParamCount(dim, config.head.hidden, classes).toLocaleString('en-US')} parameters against.` }
   const train = Math.max(1, Math.round(facts.labeled * trainShare(config)))
   const perImage = params / train
   const shape = config.head.hidden > 0 ? `Dense ${config.head.hidden} + softmax` : 'softmax only'

@@ -99,8 +99,17 @@ describe('3. class imbalance', () => {
   })
   it('fails with fewer than two classes that have images', () => {
     const f = new Fixture(['happy', 'sad'])
+    expect(check(f, 'class-imbalance').explanation).toContain('No class has labeled images')
     f.add({ cls: 'happy', n: 5 })
-    expect(check(f, 'class-imbalance').verdict).toBe('fail')
+    const c = check(f, 'class-imbalance')
+    expect(c.verdict).toBe('fail')
+    expect(c.explanation).toContain('Only "happy" has labeled images')
+  })
+
+  it('judges an empty project without failing to run: every check answers', () => {
+    const r = runChecklist(new Fixture(['a', 'b']).db, {})
+    expect(r.checks).toHaveLength(10)
+    expect(r.checks.find((c) => c.id === 'head-size')!.explanation).toContain('No labeled images yet')
   })
 })
 
