@@ -1,6 +1,5 @@
 // Flags and flag runs in the project database: writing a run's flags, marking flags stale when
 // the data under them changed, and reading the queue and the status the review view shows.
-import { createHash } from 'node:crypto'
 import type { Db } from '../../db/connection'
 import { FLAG_TYPES, type FlagEvidence, type FlagItem, type FlagRunInfo, type FlagStatus, type FlagType, type NoiseEstimate, type ReviewStatus } from '../../../shared/review'
 
@@ -19,11 +18,22 @@ export function labelSnapshot(db: Db): Map<number, number | null> {
   return new Map(rows.map((r) => [r.id, r.classId]))
 }
 
-/** A hash of which images are in play and their labels: flags computed on another version are out of date. */
+// Fingerprints of the data, computed inside SQLite so a keypress in the queue stays cheap on
+// 100,000 images (hashing the rows in JS took a quarter of a second each). x = id*K + label, and
+// the sum of x^2 mod a prime changes when two images swap labels, which a plain sum would miss.
+// Not cryptographic: a staleness check, where a collision means one missed "out of date" note.
+const PRIME = 2147483647
+
+/** A fingerprint of which images are in play and their labels: flags computed on another are out of date. */
 export function dataVersion(db: Db): string {
-  const hash = createHash('sha256')
-  for (const [id, classId] of labelSnapshot(db)) hash.update(`${id}:${classId ?? '-'};`)
-  return hash.digest('hex').slice(0, 16)
+  const row = db
+    .prepare(
+      `SELECT count(*) AS n, total(x) AS s, total((x * x) % ${PRIME}) AS q FROM (
+         SELECT (i.id * 100003 + coalesce(l.class_id, -1) + 2) % ${PRIME} AS x
+         FROM images i LEFT JOIN image_labels l ON l.image_id = i.id WHERE i.excluded = 0 AND i.missing = 0)`
+    )
+    .get() as { n: number; s: number; q: number }
+  return `${row.n}:${row.s}:${row.q}`
 }
 
 export function createFlagRun(db: Db, type: FlagType, sourceVersion: string, params: unknown, stats: Record<string, unknown>): number {
@@ -88,11 +98,12 @@ export function refreshStale(db: Db): void {
   }
 }
 
-/** A hash of the ids of the images in play (not excluded, not missing). */
+/** A fingerprint of the ids of the images in play (not excluded, not missing). */
 export function imageSetVersion(db: Db): string {
-  const hash = createHash('sha256')
-  for (const id of db.prepare('SELECT id FROM images WHERE excluded = 0 AND missing = 0 ORDER BY id').pluck().iterate() as Iterable<number>) hash.update(`${id};`)
-  return hash.digest('hex').slice(0, 16)
+  const row = db
+    .prepare(`SELECT count(*) AS n, total(id) AS s, total((id * id) % ${PRIME}) AS q FROM images WHERE excluded = 0 AND missing = 0`)
+    .get() as { n: number; s: number; q: number }
+  return `${row.n}:${row.s}:${row.q}`
 }
 
 export interface Versions {

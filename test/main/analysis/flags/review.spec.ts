@@ -113,6 +113,26 @@ describe('review decisions', () => {
   })
 })
 
+describe('data fingerprints', () => {
+  it('change when two images swap labels, when an image is excluded, and not otherwise', () => {
+    const { p, ids, cls } = project(4)
+    const v0 = dataVersion(p.db)
+    const s0 = imageSetVersion(p.db)
+    expect(dataVersion(p.db)).toBe(v0)
+    // ids[0] is happy and ids[1] sad: swap them.
+    label(p.db, 'demo', [ids[0]], cls[1])
+    label(p.db, 'demo', [ids[1]], cls[0])
+    expect(dataVersion(p.db)).not.toBe(v0)
+    expect(imageSetVersion(p.db)).toBe(s0)
+    label(p.db, 'demo', [ids[0]], cls[0])
+    label(p.db, 'demo', [ids[1]], cls[1])
+    expect(dataVersion(p.db)).toBe(v0)
+    p.db.prepare('UPDATE images SET excluded = 1 WHERE id = ?').run(ids[2])
+    expect(imageSetVersion(p.db)).not.toBe(s0)
+    expect(dataVersion(p.db)).not.toBe(v0)
+  })
+})
+
 describe('runFlagging without embeddings', () => {
   it('flags disagreement with the majority as suggestion and near-duplicates with different labels', async () => {
     const { p, ids, cls } = project(6)
