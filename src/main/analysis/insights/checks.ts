@@ -173,7 +173,7 @@ function headSize({ config, facts }: CheckContext): Judgement {
   const dim = config.backboneInfo.featureDim
   const params = headParamCount(dim, config.head.hidden, classes)
   if (!facts.labeled) return { verdict: 'warn', explanation: `No labeled images yet to weigh the head's ${headParamCount(dim, config.head.hidden, classes).toLocaleString('en-US')} parameters against.` }
-  const train = Math.max(1, Math.round(facts.labeled * trainShare(config)))
+  const train = Math.max(1, config.trainImages)
   const perImage = params / train
   const shape = config.head.hidden > 0 ? `Dense ${config.head.hidden} + softmax` : 'softmax only'
   const what = `${shape}: ${params.toLocaleString('en-US')} parameters for ~${train.toLocaleString('en-US')} training images (${fmt(perImage)} per image)`
@@ -181,11 +181,6 @@ function headSize({ config, facts }: CheckContext): Judgement {
   const hidden = [128, 64, 32, 16].find((h) => h < config.head.hidden && headParamCount(dim, h, classes) / train <= LIMITS.head) ?? 0
   const fix = configFix(hidden ? `use a Dense ${hidden} head` : 'drop the hidden layer', { head: { hidden } })
   return { verdict: perImage > LIMITS.headFail ? 'fail' : 'warn', explanation: `${what}: too big for the data, it will memorise (budget ${LIMITS.head} per image).`, fix }
-}
-
-function trainShare(config: Resolved): number {
-  const s = config.split
-  return s.kind === 'stratified' || s.kind === 'subject' ? 1 - s.validation : 0.8
 }
 
 // ---- 6. frozen first stage ----

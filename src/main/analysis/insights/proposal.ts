@@ -72,6 +72,14 @@ export type Resolved = ChecklistReport['config'] & {
   splitDefaulted: boolean
   /** How the proposal spelled stages and augmentation, so a fix answers in the same terms. */
   given: Pick<ProposedConfig, 'stage2' | 'stages' | 'augmentation'>
+  /** Training images the split would leave (estimated for random and column splits). */
+  trainImages: number
+}
+
+/** Training images a split leaves: exact for held-out environments, by share otherwise (column: 80%). */
+function trainEstimate(split: SplitProposal, labeled: number, environments: Record<string, number>): number {
+  if (split.kind === 'environment') return labeled - split.validationEnvironments.reduce((a, e) => a + (environments[e] ?? 0), 0)
+  return Math.round(labeled * (split.kind === 'column' ? 0.8 : 1 - split.validation))
 }
 
 /**
@@ -92,8 +100,8 @@ function stagesOf(p: ProposedConfig, head: typeof DEFAULT_HEAD, backbone: Backbo
   return { stages: [stage1, { unfreeze: plan.fraction, learningRate: plan.learningRate, epochs: plan.epochs }], augment: plan.augment }
 }
 
-/** `data`: labeled active images and how many have a subject, from which the trainer's defaults follow. */
-export function resolveProposal(p: ProposedConfig, data: { labeled: number; withSubject: number }): Resolved {
+/** `data`: labeled active images, how many have a subject, per environment: the trainer's defaults follow from them. */
+export function resolveProposal(p: ProposedConfig, data: { labeled: number; withSubject: number; environments: Record<string, number> }): Resolved {
   const labeled = data.labeled
   if (p.backbone && !BACKBONES.some((b) => b.id === p.backbone)) {
     throw new StudioError('invalid_payload', `config.backbone: unknown backbone "${p.backbone}"; known: ${BACKBONES.map((b) => b.id).join(', ')}`, 'config.backbone')
@@ -103,7 +111,7 @@ export function resolveProposal(p: ProposedConfig, data: { labeled: number; with
   // Same rule as the runner's defaultSplit: group by subject when most images have one.
   const split: SplitProposal = p.split ?? (labeled && data.withSubject / labeled > 0.5 ? { kind: 'subject', validation: 0.2, seed } : { kind: 'stratified', validation: 0.2, seed })
   const head = { hidden: p.head?.hidden ?? DEFAULT_HEAD.hidden, dropout: p.head?.dropout ?? DEFAULT_HEAD.dropout, learningRate: p.head?.learningRate ?? DEFAULT_HEAD.learningRate }
-  const trainImages = Math.round(labeled * (split.kind === 'stratified' || split.kind === 'subject' ? 1 - split.validation : 0.8))
+  const trainImages = trainEstimate(split, labeled, data.environments)
   const { stages, augment } = stagesOf(p, { ...DEFAULT_HEAD, ...head, seed }, backbone, trainImages)
   const flip = p.augmentation?.flip ?? augment.flip ?? p.flip ?? true
   // The trainer's augmentation in the checklist's terms; an explicit `augmentation` overrides it.
@@ -121,6 +129,7 @@ export function resolveProposal(p: ProposedConfig, data: { labeled: number; with
     stages,
     normalization: p.normalization ?? backbone.normalization,
     augmentation: { ...fromTrainer, ...p.augmentation, flip },
-    given: { stage2: p.stage2, stages: p.stages, augmentation: p.augmentation }
+    given: { stage2: p.stage2, stages: p.stages, augmentation: p.augmentation },
+    trainImages
   }
 }
