@@ -89,6 +89,9 @@ describe('studio export', () => {
     for (const heading of ['## Data', '### Class balance', '## Splits', '## Results', '### By environment', '## Calibration', '## Preflight checklist', '## Known limitations']) expect(md).toContain(heading)
     expect(md).toContain('No weights: the image downsampled to 24x24') // backbone provenance
     expect(md).toContain('stratified random, 30% validation')
+    // the checklist outcome the trainer stored with the run, overrides included when there are any
+    expect(md).toMatch(/\| check \| verdict \| explanation \|\n\|[^\n]+\n\| \S+ \| (pass|warn|fail)/)
+    expect(md).not.toContain('No checklist outcome was recorded')
     const html = readFileSync(join(out, 'model-card.html'), 'utf8')
     expect(html).toMatch(/^<!doctype html>/)
     expect(html).toContain('aria-label="confusion matrix"')
