@@ -139,9 +139,9 @@ function annotators(db: Db, classes: ActiveClass[]): AnnotatorInsight {
     // Every label each annotator gave, changes included (a cleared label is not one): one pass, no history replay.
     .prepare(`SELECT annotator AS name, count(*) AS labels FROM annotations WHERE class_id IS NOT NULL GROUP BY annotator ORDER BY labels DESC, annotator`)
     .all() as { name: string; labels: number }[]
-  // Agreement needs two opinions on an image: find those images first (an index-only pass), and
-  // read current labels for them alone.
-  const multiIds = db.prepare('SELECT image_id FROM annotations GROUP BY image_id HAVING min(annotator) <> max(annotator)').pluck().all() as number[]
+  // Agreement needs two opinions on an image: image_labels.votes counts the current labels of each
+  // image, so those images are found without the history, and only their labels are read.
+  const multiIds = db.prepare('SELECT image_id FROM image_labels WHERE votes > 1').pluck().all() as number[]
   const ratings = multiIds.length
     ? (db
         .prepare(
