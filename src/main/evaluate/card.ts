@@ -42,6 +42,7 @@ export function knownLimitations(d: Omit<CardData, 'limitations'>): string[] {
   if (ev.calibration.ece !== null && ev.calibration.ece > 0.1) out.push(`Probabilities are poorly calibrated (ECE ${num(ev.calibration.ece)}): do not read them as chances.`)
   if (d.split.subjectsInBoth) out.push(`${d.split.subjectsInBoth} people have images in both training and validation, which flatters the validation figures.`)
   if (ev.relabeledSinceRun) out.push(`${ev.relabeledSinceRun} validation images were relabeled after this run; figures use the current labels.`)
+  if (ev.unreadable.length) out.push(`${ev.unreadable.length} validation images could not be read and are not scored.`)
   if (ev.unscored) out.push(`${ev.unscored} validation images have no label among this model's classes and are not scored.`)
   if (d.backbone.id === 'pixels') out.push('The backbone is the raw-pixel baseline: no pretrained features, so it generalises poorly.')
   if (!d.split.parts.some((p) => p.part === 'test')) out.push('There is no separate test split: the validation set also chose the best epoch, so its figures are slightly optimistic.')

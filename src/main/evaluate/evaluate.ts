@@ -111,7 +111,7 @@ async function predictMissing(project: Project, run: RunRecord, missing: ImageRo
   const unreadable: Evaluation['unreadable'] = []
   preds.forEach((p, k) => {
     const img = missing[k]
-    if (!p.probs) return void unreadable.push({ imageId: img.id, error: p.error ?? 'unreadable' })
+    if (!p.probs) return void unreadable.push({ imageId: img.id, error: `${img.fileName} (image ${img.id}): ${p.error ?? 'unreadable'}` })
     const label = img.classId === null ? null : (index.get(img.classId) ?? null)
     stored.push({ imageId: img.id, part: parts.get(img.id) ?? 'other', label, predicted: p.predicted, probs: JSON.stringify(p.probs) })
   })

@@ -1,7 +1,7 @@
 // Evaluation of a real run: on its validation split it reproduces what the trainer measured, on
 // other subsets it predicts with the saved model (recorded as part 'other'), truth follows
 // relabeling, and runs that did not complete are refused with the reason.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { evaluateRun, markConfusionViewed } from '../../../src/main/evaluate/evaluate'
@@ -71,6 +71,24 @@ describe('evaluateRun', () => {
     // training images of that environment had no recorded prediction: the saved model ran
     expect(ev.source.computed).toBeGreaterThan(0)
     expect(existsSync(join(project.dir, 'runs', String(run.runId), 'model', 'model.json'))).toBe(true)
+  })
+
+  it('names a corrupt image, scores the rest, and does not record a prediction for it', async () => {
+    const env = project.db.prepare("SELECT environment FROM images i WHERE NOT EXISTS (SELECT 1 FROM run_predictions p WHERE p.image_id = i.id AND p.run_id = ?) GROUP BY environment ORDER BY count(*) DESC LIMIT 1").pluck().get(run.runId) as string
+    const victim = project.db.prepare("SELECT id, stored_path AS stored, file_name AS name FROM images i WHERE environment = ? AND NOT EXISTS (SELECT 1 FROM run_predictions p WHERE p.image_id = i.id AND p.run_id = ?) LIMIT 1").get(env, run.runId) as { id: number; stored: string; name: string }
+    const file = join(project.dir, victim.stored)
+    const bytes = readFileSync(file)
+    writeFileSync(file, bytes.subarray(0, 40))
+    try {
+      const ev = await evaluateRun(project, run.runId, { kind: 'environment', value: env })
+      expect(ev.unreadable).toHaveLength(1)
+      expect(ev.unreadable[0].imageId).toBe(victim.id)
+      expect(ev.unreadable[0].error).toMatch(new RegExp(`^${victim.name} \\(image ${victim.id}\\): .*: cannot read the image`))
+      expect(ev.images).toBeGreaterThan(0)
+      expect(project.db.prepare('SELECT count(*) FROM run_predictions WHERE run_id = ? AND image_id = ?').pluck().get(run.runId, victim.id)).toBe(0)
+    } finally {
+      writeFileSync(file, bytes)
+    }
   })
 
   it('scores against the current label: relabeling moves an image to another row', async () => {
