@@ -99,6 +99,10 @@ describe('ReviewView', () => {
         decided++
         return { flag: { ...flag((req as { flagId: number }).flagId, 0, 2), status: 'accepted' }, canUndo: true }
       },
+      'review.undo': () => {
+        decided--
+        return { flag: flag(13, 103, null), decision: 'keep', canUndo: true }
+      },
       'training.backbones': () => []
     })
     const w = mountView(fake)
@@ -123,6 +127,17 @@ describe('ReviewView', () => {
     await flushPromises()
     expect(fake.calls.filter((c) => c.channel === 'review.decide')).toHaveLength(2)
     expect(w.find('[data-test=review-undo]').attributes('disabled')).toBeUndefined()
+
+    // Keeping the last one finishes the queue; Ctrl+Z brings it back.
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'k' }))
+    await flushPromises()
+    expect(w.find('[data-test=review-empty] h2').text()).toBe('Queue done: every flag here is decided')
+    expect(w.find('[data-test=session-decided]').text()).toContain('3 decided in this session')
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'z', ctrlKey: true }))
+    await flushPromises()
+    expect(fake.calls.filter((c) => c.channel === 'review.undo')).toHaveLength(1)
+    expect(w.find('[data-test=review-empty]').exists()).toBe(false)
+    expect(w.find('[data-test=evidence-summary]').text()).toBe('flag 13 evidence')
     w.unmount()
   })
 
