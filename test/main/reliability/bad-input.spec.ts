@@ -44,9 +44,10 @@ describe('bad image corpus', () => {
     else expect(why.get('mode-000.png')).toBe('permission denied')
     const imported = p.db.prepare('SELECT file_name FROM images WHERE id > 2 ORDER BY file_name').pluck().all()
     expect(imported).toEqual(
-      ['happy/good.png', 'happy/jpeg-named.png', ...(readable ? ['happy/mode-000.png'] : []), 'happy/png-named.jpg', 'happy/ünï cödé/face 😀 one.png'].sort()
+      ['happy/good.png', 'happy/huge-screen.gif', 'happy/jpeg-named.png', ...(readable ? ['happy/mode-000.png'] : []), 'happy/png-named.jpg', 'happy/ünï cödé/face 😀 one.png'].sort()
     )
     expect(p.db.prepare("SELECT format FROM images WHERE file_name = 'happy/png-named.jpg'").pluck().get()).toBe('png')
+    expect(p.db.prepare("SELECT width || 'x' || height FROM images WHERE file_name = 'happy/huge-screen.gif'").pluck().get()).toBe('64x48')
     expect(r.skipped).toHaveLength(BAD_IMAGES.filter((c) => c.expect !== 'imported').length + (readable ? 0 : 1))
     expect(workSnapshot(p)).toEqual(before)
     expect(integrity(p.db)).toBe('ok')
