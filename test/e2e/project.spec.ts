@@ -33,10 +33,10 @@ describe('projects in the browser', () => {
     expect(rows).toEqual(['1 angry 0', '2 disgust 0', '3 fear 0', '4 happy 0', '5 sad 0', '6 surprise 0', '7 neutral 0'])
     await page.screenshot({ path: shot('02-overview-new-project'), fullPage: true })
 
-    // the navigation reaches the areas that later issues fill, and says so honestly
+    // the navigation reaches the other areas, and an empty project gets an honest empty state
     await page.click('[data-test=nav-review]')
-    await page.waitForSelector('[data-test=not-built]')
-    expect(await page.textContent('[data-test=not-built]')).toContain('Not built yet')
+    await page.waitForSelector('[data-test=review-empty]')
+    expect(await page.textContent('[data-test=review-empty] h2')).toBe('Nothing flagged yet')
 
     // the project is real: on disk, with its classes, once the studio lets go of it
     expect(existsSync(join(dir, 'studio.sqlite'))).toBe(true)
