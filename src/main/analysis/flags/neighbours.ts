@@ -20,11 +20,11 @@ interface Index {
 let cached: Index | null = null
 
 /** The backbone the latest embedding-based flags used, else the default. */
-function backboneOf(db: Db): { backbone: string; size: number } {
-  const row = db.prepare("SELECT params FROM flag_runs WHERE type IN ('mislabeled', 'outlier') ORDER BY id DESC LIMIT 1").get() as { params: string } | undefined
+function backboneOf(db: Db): { backbone: string; size: number; runId: number } {
+  const row = db.prepare("SELECT id, params FROM flag_runs WHERE type IN ('mislabeled', 'outlier') ORDER BY id DESC LIMIT 1").get() as { id: number; params: string } | undefined
   const params = row ? (JSON.parse(row.params) as { backbone?: string; size?: number }) : {}
   const backbone = getBackbone(params.backbone ?? 'mobilenetv2-nsfwjs')
-  return { backbone: backbone.id, size: params.size ?? backbone.defaultSize }
+  return { backbone: backbone.id, size: params.size ?? backbone.defaultSize, runId: row?.id ?? 0 }
 }
 
 async function buildIndex(project: Project, key: string, backbone: string, size: number): Promise<Index> {
@@ -54,8 +54,9 @@ async function buildIndex(project: Project, key: string, backbone: string, size:
 
 /** The k images most similar to `imageId` (cosine), or a note saying why there are none. */
 export async function nearestNeighbours(project: Project, imageId: number, k = 8): Promise<{ neighbours: Neighbour[]; note: string | null }> {
-  const { backbone, size } = backboneOf(project.db)
-  const key = `${project.dir}|${backbone}@${size}|${imageSetVersion(project.db)}`
+  const { backbone, size, runId } = backboneOf(project.db)
+  // A new flagging run may have cached embeddings the index lacked: rebuild after each.
+  const key = `${project.dir}|${backbone}@${size}|run ${runId}|${imageSetVersion(project.db)}`
   if (cached?.key !== key) cached = await buildIndex(project, key, backbone, size)
   const index = cached
   const self = index.ids.indexOf(imageId)
