@@ -8,8 +8,16 @@ export default defineConfig({
   main: {
     resolve: { alias },
     build: {
-      // The training worker is its own entry: worker_threads loads it by file name.
-      rollupOptions: { input: { index: resolve('src/main/index.ts'), 'training-worker': resolve('src/main/training/worker.ts') } }
+      // Worker threads load their module by file name, so each is an entry of its own
+      // (src/main/util/module-worker.ts finds embeddings.js and predict-worker.js beside the bundle).
+      rollupOptions: {
+        input: {
+          index: resolve('src/main/index.ts'),
+          'training-worker': resolve('src/main/training/worker.ts'),
+          embeddings: resolve('src/main/training/embeddings.ts'),
+          'predict-worker': resolve('src/main/evaluate/predict-worker.ts')
+        }
+      }
     }
   },
   preload: {

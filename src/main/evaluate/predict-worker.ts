@@ -1,16 +1,13 @@
 // Predicting with a saved model off the main thread: evaluation on a subset runs MobileNetV2 over
 // possibly thousands of images, which in the main process would stall every request for seconds
-// at a time (bench/evaluate.ts). This module is both the worker and its caller. Like the
-// embedding workers it needs its own file to start from (source via tsx, or an unbundled build);
-// inside a bundle it runs in-thread with small batches and yields between them instead.
-import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+// at a time (bench/evaluate.ts). This module is both the worker and its caller (its own entry in
+// the app bundle, see util/module-worker.ts); where no worker can start it runs in-thread with
+// small batches and yields between them instead.
 import { setImmediate } from 'node:timers/promises'
-import { pathToFileURL } from 'node:url'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { loadRunModel, predictFiles, type FilePrediction, type PredictOptions } from '../training/artifacts'
 import { initBackend } from '../training/backend'
+import { moduleWorkerEntry, WORKER_BOOT } from '../util/module-worker'
 import { ensureBackend } from './runs'
 
 const TAG = '__freezeframePredictWorker'
@@ -28,21 +25,7 @@ interface WorkerInput {
 
 type FromWorker = { type: 'progress'; done: number; total: number } | { type: 'done'; results: FilePrediction[] } | { type: 'error'; message: string }
 
-/** This module's own file and, from source, the tsx loader a worker needs to import it. */
-function workerEntry(): { entry: string; loader: string | null } | null {
-  const self = import.meta.url
-  if (!/\/predict-worker\.(ts|js|mjs)$/.test(new URL(self).pathname)) return null
-  if (!self.endsWith('.ts')) return { entry: self, loader: null }
-  const require = createRequire(self)
-  const pkgFile = require.resolve('tsx/package.json')
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> }
-  const api = pkg.exports['./esm/api']?.import?.default
-  return api ? { entry: self, loader: pathToFileURL(join(dirname(pkgFile), api)).href } : null
-}
-
-const BOOT = `const { workerData } = require('node:worker_threads')
-const loader = workerData.loader ? import(workerData.loader).then((m) => m.register()) : Promise.resolve()
-loader.then(() => import(workerData.entry))`
+const workerEntry = () => moduleWorkerEntry(import.meta.url, 'predict-worker')
 
 async function workerMain(port: NonNullable<typeof parentPort>, input: WorkerInput): Promise<void> {
   const controller = new AbortController()
@@ -69,7 +52,7 @@ if (!isMainThread && parentPort && (workerData as Partial<WorkerInput> | null)?.
 function inWorker(where: { entry: string; loader: string | null }, modelDir: string, paths: string[], opts: PredictOptions): Promise<FilePrediction[]> {
   return new Promise((resolve, reject) => {
     const input: WorkerInput = { [TAG]: true, modelDir, paths, ...where }
-    const worker = new Worker(BOOT, { eval: true, workerData: input })
+    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: input })
     const cancel = () => worker.postMessage({ type: 'cancel' })
     opts.signal?.addEventListener('abort', cancel, { once: true })
     if (opts.signal?.aborted) cancel()

@@ -3,15 +3,14 @@
 // purpose: the main process holds the project database exclusively, while embedding runs in
 // worker threads that must write here. Training the head on these vectors instead of running the
 // frozen backbone every epoch is what makes stage 1 fast (DESIGN.md).
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { mkdirSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { setImmediate } from 'node:timers/promises'
-import { pathToFileURL } from 'node:url'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import Database from 'better-sqlite3'
+import { moduleWorkerEntry, WORKER_BOOT } from '../util/module-worker'
 import { initBackend } from './backend'
 import { getBackbone, loadFeatureExtractor, preprocessSpecFor, type FeatureExtractor } from './backbones'
 import { flipHorizontal, loadPixels, PIPELINE, type PreprocessSpec, type ResizePolicy } from './preprocess'
@@ -359,27 +358,7 @@ interface WorkerInput {
   opts: Omit<EmbeddingOptions, 'signal' | 'onProgress'>
 }
 
-/**
- * How a worker thread gets this module. Workers do not inherit the tsx loader the main thread
- * was started with (Node 20), so when running from source the worker first registers tsx's ESM
- * hooks itself and then imports this .ts file. A bundle that inlined this module cannot be
- * re-entered as a worker: null, and the caller embeds in-thread.
- */
-function workerEntry(): { entry: string; loader: string | null } | null {
-  const self = import.meta.url
-  if (!/\/embeddings\.(ts|js|mjs)$/.test(new URL(self).pathname)) return null
-  if (!self.endsWith('.ts')) return { entry: self, loader: null }
-  const require = createRequire(self)
-  const pkgFile = require.resolve('tsx/package.json')
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> }
-  const api = pkg.exports['./esm/api']?.import?.default
-  if (!api) throw new Error(`${pkgFile} does not export ./esm/api`)
-  return { entry: self, loader: pathToFileURL(join(dirname(pkgFile), api)).href }
-}
-
-const BOOT = `const { workerData } = require('node:worker_threads')
-const loader = workerData.loader ? import(workerData.loader).then((m) => m.register()) : Promise.resolve()
-loader.then(() => import(workerData.entry))`
+const workerEntry = () => moduleWorkerEntry(import.meta.url, 'embeddings')
 
 /** The worker side: load the backbone once, then embed each batch it is sent until told to stop. */
 async function workerMain(port: NonNullable<typeof parentPort>, input: WorkerInput): Promise<void> {
@@ -445,7 +424,7 @@ interface Dispatch {
 function runWorker(input: WorkerInput, dispatch: Dispatch): Promise<FromWorker & { type: 'done' }> {
   const where = workerEntry()!
   return new Promise((resolve, reject) => {
-    const worker = new Worker(BOOT, { eval: true, workerData: { ...input, ...where } })
+    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { ...input, ...where } })
     const send = (m: ToWorker) => worker.postMessage(m)
     let outstanding = 0
     const feed = (count: number) => {
