@@ -9,7 +9,7 @@ import { createProject, openProject } from '../../../src/main/project/project'
 import { picture, put } from '../../helpers/images'
 import { seedImages } from '../../helpers/seed'
 import { tempDir } from '../../helpers/tmp'
-import { checkThumbnails, exited, filesUnder, integrity, lines, projectWithWork, spawnTs, until, workSnapshot } from './helpers'
+import { checkThumbnails, closed, exited, filesUnder, integrity, lines, projectWithWork, spawnTs, until, workSnapshot } from './helpers'
 
 const thumbCount = (dir: string) => filesUnder(join(dir, 'thumbs')).filter((f) => f.endsWith('.webp')).length
 
@@ -119,5 +119,63 @@ describe('killed during a burst of labeling', () => {
     }
     expect(acked.length).toBeGreaterThan(600)
     console.log(`labeling kills: ${rounds.length} SIGKILLs, ${acked.length} acknowledged label actions (${acked.reduce((n, a) => n + a.images.length, 0)} image labels) all present`)
+  })
+})
+
+describe('killed while serving the browser', () => {
+  it('keeps every label the bridge answered 200 for when `studio serve` is killed mid-burst', async () => {
+    const root = tempDir()
+    const dir = join(root, 'p')
+    const p0 = createProject(dir, { classes: ['angry', 'happy', 'sad'] })
+    seedImages(p0.db, 200)
+    p0.close()
+    const renderer = join(root, 'renderer')
+    put(join(renderer, 'index.html'), '<!doctype html>')
+    const child = spawnTs(['bin/studio.mjs', 'serve', dir, '--json'], { env: { FREEZEFRAME_RENDERER_DIR: renderer, FREEZEFRAME_HOME: join(root, 'home') } })
+    const out = lines(child)
+    await until('the bridge to start', () => out.out.join('').includes('}') || child.exitCode !== null)
+    const text = out.out.join('\n')
+    const { url, port } = JSON.parse(text.slice(text.indexOf('{'))) as { url: string; port: number }
+    const token = new URL(url).searchParams.get('token')!
+    const acked: { imageId: number; classId: number }[] = []
+    const failures: string[] = []
+    // Browser-like clients: four at once, each label acknowledged by its 200 answer.
+    const client = async (k: number) => {
+      for (let i = k; ; i += 4) {
+        const imageId = 1 + (i % 200)
+        const classId = 1 + (i % 3)
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/api/label.set`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ imageIds: [imageId], classId, annotator: 'web' }),
+            signal: AbortSignal.timeout(10_000)
+          })
+          const body = (await res.json()) as { ok: boolean }
+          if (!body.ok) throw new Error(JSON.stringify(body))
+          acked.push({ imageId, classId })
+        } catch (err) {
+          failures.push(String(err))
+          return // the server is gone
+        }
+      }
+    }
+    const clients = [0, 1, 2, 3].map(client)
+    await until('300 acknowledged labels', () => acked.length >= 300 || failures.length === 4 || child.exitCode !== null)
+    expect(failures, out.err()).toEqual([])
+    child.kill('SIGKILL')
+    await closed(child)
+    await Promise.all(clients)
+
+    const p = openProject(dir)
+    expect(integrity(p.db)).toBe('ok')
+    // Every acknowledged label is in the history with its class (a later one may have replaced it as current).
+    const has = p.db.prepare("SELECT count(*) FROM annotations WHERE annotator = 'web' AND image_id = ? AND class_id = ?").pluck()
+    for (const a of acked) expect(has.get(a.imageId, a.classId), `image ${a.imageId} class ${a.classId}`).toBeGreaterThan(0)
+    expect(p.db.prepare("SELECT count(*) FROM annotations WHERE annotator = 'web'").pluck().get() as number).toBeGreaterThanOrEqual(acked.length)
+    const stored = p.db.prepare('SELECT image_id, class_id FROM image_labels ORDER BY image_id').all()
+    expect(stored).toEqual(p.db.prepare(`SELECT image_id, class_id FROM (${CONSENSUS_SQL}) ORDER BY image_id`).all())
+    console.log(`bridge kill: ${acked.length} labels answered 200 before SIGKILL, all present`)
+    p.close()
   })
 })

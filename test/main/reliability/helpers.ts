@@ -14,10 +14,11 @@ import type { ChannelName, Req, Res } from '../../../src/shared/contract'
 import { thumbnailPath } from '../../../src/main/dataset/files'
 
 /** Starts a TypeScript file or the studio CLI in a child process with the project's loader. */
-export function spawnTs(args: string[], opts: { shell?: string } = {}): ChildProcess {
+export function spawnTs(args: string[], opts: { shell?: string; env?: Record<string, string> } = {}): ChildProcess {
   const node = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
-  if (opts.shell) return spawn('bash', ['-c', `${opts.shell} && exec ${node}`], { stdio: ['ignore', 'pipe', 'pipe'] })
-  return spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const options = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }
+  if (opts.shell) return spawn('bash', ['-c', `${opts.shell} && exec ${node}`], options)
+  return spawn(process.execPath, args, options)
 }
 
 /** Collects a child's output as it arrives, line by line. */
