@@ -21,7 +21,7 @@ describe('killed during an import', () => {
     p0.close()
 
     const N = 250 // picture() repeats after 256 seeds
-    for (let i = 0; i < N; i++) put(join(root, 'src', i % 2 ? 'happy' : 'sad', `i${i}.png`), await picture(i, 'png', 200, 150))
+    for (let i = 0; i < N; i++) put(join(root, 'src', i % 2 ? 'happy' : 'sad', `i${i}.png`), await picture(i, 'png', 400, 300))
 
     let crashes = 0
     for (const killAt of [30, 140]) {
