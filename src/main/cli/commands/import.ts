@@ -11,7 +11,7 @@ const LAYOUTS = ['class', 'split/class', 'env/class', 'none']
 export function printReport(io: Io, r: ImportReport): void {
   io.out(
     `${r.cancelled ? 'cancelled' : 'imported'} ${r.added} new image${r.added === 1 ? '' : 's'} from ${r.source} (${r.format}) in ${(r.durationMs / 1000).toFixed(1)} s: ` +
-      `${r.labeled} labeled, ${r.duplicates} already in the project, ${r.skipped.length} skipped` +
+      `${r.labeled} labeled, ${r.duplicates} already in the project, ${r.skippedTotal ?? r.skipped.length} skipped` +
       (r.ignored ? `, ${r.ignored} non-image files ignored` : '') +
       (r.classesCreated.length ? `; new classes: ${r.classesCreated.join(', ')}` : '')
   )
