@@ -52,7 +52,7 @@ describe('bad image corpus', () => {
     expect(workSnapshot(p)).toEqual(before)
     expect(integrity(p.db)).toBe('ok')
     p.close()
-  })
+  }, 180_000)
 })
 
 const MANIFEST = 'path,label,attr:note\nimgs/café.png,happy,crème\n"imgs/with space.png",sad,plain\n'
@@ -173,7 +173,7 @@ describe('bad CSV corpus', () => {
     expect((r.last as { reason: string }).reason).toBe('... and 998,900 more skipped (999,900 in all; the first 1,000 are listed)')
     expect(r.first).toMatchObject({ line: 3, reason: expect.stringMatching(/absolute path/) })
     expect(r.maxRssMiB).toBeLessThan(400)
-  })
+  }, 180_000)
 })
 
 describe('hostile names', () => {
@@ -235,5 +235,5 @@ describe('hostile names', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(integrity(db)).toBe('ok')
     await session.dispose()
-  })
+  }, 180_000)
 })

@@ -59,7 +59,7 @@ describe('killed during an import', () => {
     expect(thumbs).toBe(2 + N)
     expect(integrity(p.db)).toBe('ok')
     p.close()
-  })
+  }, 180_000)
 })
 
 interface Ack {
@@ -119,7 +119,7 @@ describe('killed during a burst of labeling', () => {
     }
     expect(acked.length).toBeGreaterThan(600)
     console.log(`labeling kills: ${rounds.length} SIGKILLs, ${acked.length} acknowledged label actions (${acked.reduce((n, a) => n + a.images.length, 0)} image labels) all present`)
-  })
+  }, 180_000)
 })
 
 describe('killed while serving the browser', () => {
@@ -177,5 +177,5 @@ describe('killed while serving the browser', () => {
     expect(stored).toEqual(p.db.prepare(`SELECT image_id, class_id FROM (${CONSENSUS_SQL}) ORDER BY image_id`).all())
     console.log(`bridge kill: ${acked.length} labels answered 200 before SIGKILL, all present`)
     p.close()
-  })
+  }, 180_000)
 })

@@ -49,7 +49,7 @@ describe('disk full during an import', () => {
     expect([r.added, r.skipped.length]).toEqual([N, 0])
     expect((await checkThumbnails(dir, p.db)).thumbs).toBe(N + 2)
     p.close()
-  })
+  }, 180_000)
 })
 
 describe('disk full while writing a thumbnail', () => {
@@ -72,5 +72,5 @@ describe('disk full while writing a thumbnail', () => {
     expect(r.skipped).toEqual([])
     expect((await checkThumbnails(dir, p.db)).thumbs).toBe(12)
     p.close()
-  })
+  }, 180_000)
 })
