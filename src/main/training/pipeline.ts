@@ -16,7 +16,7 @@ import type { BatchProgress, PlannedImage, Prediction, RunSummary, Stage2Summary
 import { loadPixels } from './preprocess'
 import { saveRunModel } from './artifacts'
 import { evaluateSet, trainStage1, type EmbeddedSet, type EpochMetrics } from './stage1'
-import { bottomModel, cachedSource, chooseCut, fullSource, trainStage2, usesCache, type BoundarySource, type Stage2State } from './stage2'
+import { BACKBONE_RATE, bottomModel, cachedSource, chooseCut, fullSource, trainStage2, usesCache, type BoundarySource, type Stage2State } from './stage2'
 
 type Emit = (e: TrainerEvent) => void
 
@@ -129,7 +129,7 @@ async function stage2(
   const how = cached
     ? `boundary activations after ${cut.boundary} cached, only the top runs`
     : `whole backbone every batch (${fits ? 'augmentation beyond flips' : 'activations too large to cache'})`
-  emit({ type: 'stageBegin', stage: 2, description: `fine-tuning the top ${cut.blocks} blocks (${Math.round(cut.fraction * 100)}% of layers) + head at lr ${cfg.learningRate}; ${how}` })
+  emit({ type: 'stageBegin', stage: 2, description: `fine-tuning the top ${cut.blocks} blocks (${Math.round(cut.fraction * 100)}% of layers) + head at lr ${cfg.learningRate} (the blocks at ${cfg.learningRate * BACKBONE_RATE}); ${how}` })
   const started = performance.now()
   const progress = (phase: 'boundary', total: number) => (done: number) => emit({ type: 'progress', phase, done, total })
   const total = (cached ? train.length : 0) + val.length

@@ -114,7 +114,7 @@ export function planStage2(opts: Stage2Options | undefined, trainImages: number,
     learningRate: opts?.learningRate ?? head.learningRate / 10,
     epochs: opts?.epochs ?? 12,
     batchSize: opts?.batchSize ?? 32,
-    patience: opts?.patience ?? 3,
+    patience: opts?.patience ?? 4,
     augment,
     ...(opts?.maxMs !== undefined ? { maxMs: opts.maxMs } : {})
   }

@@ -20,6 +20,7 @@ import type { EpochMetrics } from './stage1'
 export interface Stage2Config {
   /** Share of the backbone's layers above the cut (snapped to the nearest block boundary). */
   fraction: number
+  /** The head's rate; the unfrozen backbone layers learn at BACKBONE_RATE of it. */
   learningRate: number
   epochs: number
   batchSize: number
@@ -31,6 +32,16 @@ export interface Stage2Config {
   /** Stop after the epoch that passes this much training time (benchmarks compare at equal time). */
   maxMs?: number
 }
+
+/**
+ * The unfrozen backbone layers learn ten times slower than the head. At the head's stage-2 rate
+ * (stage 1's / 10 = 1e-4 with Adam) the top blocks of MobileNetV2 drifted away from what the
+ * head had been fitted to within an epoch (training loss jumped, validation loss never beat
+ * stage 1's on the 1500-image demo); Adam's step size ignores gradient scale, so the backbone
+ * gets its own optimizer at a tenth of the rate (the Keras transfer-learning guide fine-tunes at
+ * 1e-5).
+ */
+export const BACKBONE_RATE = 0.1
 
 export interface Cut {
   /** Last frozen layer: its output is the boundary activation. */
@@ -271,8 +282,11 @@ export async function trainStage2(
   hooks: Stage2Hooks = {}
 ): Promise<Stage2Result> {
   if (!source.trainCount) throw new Error('no training images for stage 2')
-  const vars = [...unfreeze(cut), ...head.trainableWeights.map((w) => w.read() as tf.Variable)]
+  const backboneVars = unfreeze(cut)
+  const headVars = head.trainableWeights.map((w) => w.read() as tf.Variable)
+  const vars = [...backboneVars, ...headVars]
   const optimizer = tf.train.adam(cfg.learningRate)
+  const backboneOptimizer = tf.train.adam(cfg.learningRate * BACKBONE_RATE)
   const weightsOf = tf.tensor1d(classWeights)
   const hasVal = source.validationCount > 0
   let state: Stage2State = { epoch: 0, history: [], bestEpoch: 0, bestLoss: hasVal ? (baseline.valLoss ?? Infinity) : Infinity, sinceBest: 0, batchSize: cfg.batchSize }
@@ -283,8 +297,9 @@ export async function trainStage2(
     vars.forEach((v, i) => v.assign(t[`w/${i}`]))
     best.values.forEach((b) => b.dispose())
     best = { values: vars.map((_, i) => t[`best/${i}`].clone()) }
-    const opt = Object.keys(t).filter((k) => k.startsWith('opt/')).map((k) => ({ name: k.slice(4), tensor: t[k] }))
-    if (opt.length) await optimizer.setWeights(opt)
+    const moments = (prefix: string) => Object.keys(t).filter((k) => k.startsWith(prefix)).map((k) => ({ name: k.slice(prefix.length), tensor: t[k] }))
+    if (moments('opt/').length) await optimizer.setWeights(moments('opt/'))
+    if (moments('optb/').length) await backboneOptimizer.setWeights(moments('optb/'))
   }
   let cancelled = false
   const began = performance.now()
@@ -344,7 +359,7 @@ export async function trainStage2(
         state.bestEpoch = epoch
         state.sinceBest = 0
       } else state.sinceBest++
-      if (hooks.onCheckpoint) await hooks.onCheckpoint(state, await checkpointTensors(vars, best, optimizer))
+      if (hooks.onCheckpoint) await hooks.onCheckpoint(state, await checkpointTensors(vars, best, optimizer, backboneOptimizer))
       if (state.sinceBest >= cfg.patience) {
         stoppedEarly = true
         break
@@ -367,6 +382,7 @@ export async function trainStage2(
     best.values.forEach((t) => t.dispose())
     weightsOf.dispose()
     optimizer.dispose()
+    backboneOptimizer.dispose()
   }
 
   async function step(idx: number[]): Promise<[number, number]> {
@@ -377,16 +393,15 @@ export async function trainStage2(
       const stats = tf.tidy(() => {
         const y = tf.oneHot(tf.tensor1d(Array.from(idx, (i) => trainLabels[i]), 'int32'), classes).toFloat()
         const w = tf.gather(weightsOf, tf.argMax(y, 1))
-        const cost = optimizer.minimize(
-          () => {
-            const probs = head.apply(topForward(cut, x), { training: true }) as tf.Tensor2D
-            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')))
-            const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))
-            return tf.mean(tf.mul(ce, w)) as tf.Scalar
-          },
-          true,
-          vars
-        ) as tf.Scalar
+        const { value: cost, grads } = tf.variableGrads(() => {
+          const probs = head.apply(topForward(cut, x), { training: true }) as tf.Tensor2D
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')))
+          const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))
+          return tf.mean(tf.mul(ce, w)) as tf.Scalar
+        }, vars)
+        const part = (list: tf.Variable[]) => list.map((v) => ({ name: v.name, tensor: grads[v.name] }))
+        optimizer.applyGradients(part(headVars))
+        backboneOptimizer.applyGradients(part(backboneVars))
         return tf.stack([tf.mul(cost, idx.length), hits!])
       })
       const [l, h] = stats.dataSync()
@@ -408,10 +423,11 @@ function checkBackendAlive(err: unknown, nextBatch: number): void {
   }
 }
 
-async function checkpointTensors(vars: tf.Variable[], best: Snapshot, optimizer: tf.Optimizer): Promise<tf.NamedTensorMap> {
+async function checkpointTensors(vars: tf.Variable[], best: Snapshot, optimizer: tf.Optimizer, backboneOptimizer: tf.Optimizer): Promise<tf.NamedTensorMap> {
   const out: tf.NamedTensorMap = {}
   vars.forEach((v, i) => (out[`w/${i}`] = v))
   best.values.forEach((t, i) => (out[`best/${i}`] = t))
   for (const w of await optimizer.getWeights()) out[`opt/${w.name}`] = w.tensor
+  for (const w of await backboneOptimizer.getWeights()) out[`optb/${w.name}`] = w.tensor
   return out
 }
