@@ -9,10 +9,10 @@ import { CURRENT_SQL } from '../../db/repos/annotations'
 import { listClasses } from '../../db/repos/classes'
 import type { Project } from '../../project/project'
 import { getBackbone } from '../../training/backbones'
-import { embedParallel } from '../../training/embeddings'
+import { embedParallel, type View } from '../../training/embeddings'
 import { PIPELINE } from '../../training/preprocess'
 import { gatherImages } from '../../training/runner'
-import { argmax, confidentLearning, type RankBy } from './confident-learning'
+import { argmax, confidentLearning, DEFAULT_FILTER, type FilterBy, type RankBy } from './confident-learning'
 import { centroidOutliers, disagreements, nearDuplicatePairs } from './detectors'
 import { outOfFoldProbs } from './folds'
 import { CancelledError, standardize, Yielder } from './softmax'
@@ -25,6 +25,12 @@ export interface FlaggingOptions {
   size?: number
   seed?: number
   rankBy?: RankBy
+  /** Which examples count as likely mislabeled (see FilterBy). */
+  filterBy?: FilterBy
+  /** 'lowest_quality' only: share of the confident joint's off-diagonal count to flag. */
+  countScale?: number
+  /** Likely mislabeled: average each image's embedding with its mirror image's (the trainer caches both by default). */
+  flip?: boolean
   /** Most bits of 64 two perceptual hashes may differ by to count as near-duplicates. */
   hamming?: number
   /** Modified z-score above which an image is an outlier. */
@@ -38,7 +44,7 @@ export interface FlaggingHooks {
   onProgress?: (done: number, total: number, message: string) => void
 }
 
-export const DEFAULT_FLAGGING = { folds: 5, seed: 1, rankBy: 'self_confidence' as RankBy, hamming: 3, outlierZ: 3.5 }
+export const DEFAULT_FLAGGING = { folds: 5, seed: 1, rankBy: 'self_confidence' as RankBy, ...DEFAULT_FILTER, flip: true, hamming: 3, outlierZ: 3.5 }
 
 interface Labeled {
   id: number
@@ -92,7 +98,7 @@ function featureChoice(ctx: Context): { id: string; size: number | undefined } {
   return { id: 'mobilenetv2-nsfwjs', size: ctx.opts.size }
 }
 
-async function embeddings(ctx: Context, images: Labeled[]): Promise<{ vectors: Float32Array[]; backbone: string; size: number }> {
+async function embeddings(ctx: Context, images: Labeled[], views: View[]): Promise<{ vectors: Float32Array[][]; backbone: string; size: number }> {
   const choice = featureChoice(ctx)
   const backbone = getBackbone(choice.id)
   const size = choice.size ?? backbone.defaultSize
@@ -100,15 +106,24 @@ async function embeddings(ctx: Context, images: Labeled[]): Promise<{ vectors: F
   const result = await embedParallel(ctx.project.path('cache'), images, {
     backbone: backbone.id,
     size,
+    views,
     signal: ctx.hooks.signal,
     workers: ctx.opts.workers,
     onProgress: (done, total) => ctx.progress((0.4 * done) / Math.max(1, total), `embedding images with ${backbone.name}: ${done} of ${total}`)
   })
   if (result.cancelled) throw new CancelledError()
-  const vectors = images.map((im) => result.vectors.get(im.sha256)?.[0])
-  const lost = images.findIndex((_, i) => !vectors[i])
+  const vectors = images.map((im) => result.vectors.get(im.sha256) ?? [])
+  const lost = images.findIndex((_, i) => vectors[i].length !== views.length || vectors[i].some((v) => !v))
   if (lost >= 0) throw new Error(`no embedding for ${images[lost].path}`)
-  return { vectors: vectors as Float32Array[], backbone: backbone.id, size }
+  return { vectors: vectors as Float32Array[][], backbone: backbone.id, size }
+}
+
+/** The element-wise mean of an image's views (the original and its mirror image). */
+export function meanOfViews(views: Float32Array[]): Float32Array {
+  if (views.length === 1) return views[0]
+  const out = new Float32Array(views[0].length)
+  for (const v of views) for (let k = 0; k < out.length; k++) out[k] += v[k] / views.length
+  return out
 }
 
 /** Class indices 0..m-1 over the classes that have enough images for the detector. */
@@ -144,7 +159,7 @@ async function mislabeled(ctx: Context, { kept, classIds }: { kept: Labeled[]; c
   })
   if (oof.note) ctx.warnings.push(`likely mislabeled: ${oof.note}`)
   const probs = { data: oof.probs, n: kept.length, m }
-  const cl = confidentLearning(probs, labels, ctx.opts.rankBy)
+  const cl = confidentLearning(probs, labels, ctx.opts.rankBy, { filterBy: ctx.opts.filterBy, countScale: ctx.opts.countScale })
   const flags: NewFlag[] = []
   kept.forEach((im, i) => {
     if (!cl.issues[i]) return
@@ -183,8 +198,16 @@ async function mislabeled(ctx: Context, { kept, classIds }: { kept: Labeled[]; c
     type: 'mislabeled',
     flags,
     sourceVersion: source,
-    params: { folds: ctx.opts.folds, seed: ctx.opts.seed, rankBy: ctx.opts.rankBy, method: 'confident learning, prune by noise rate' },
-    stats: { noise }
+    params: {
+      folds: ctx.opts.folds,
+      seed: ctx.opts.seed,
+      rankBy: ctx.opts.rankBy,
+      filterBy: ctx.opts.filterBy,
+      countScale: ctx.opts.filterBy === 'lowest_quality' ? ctx.opts.countScale : null,
+      flip: ctx.opts.flip,
+      method: `confident learning, filter ${ctx.opts.filterBy}`
+    },
+    stats: { noise, offDiagonal: cl.offDiagonal }
   }
 }
 
@@ -357,10 +380,12 @@ async function detect(ctx: Context, types: Set<FlagType>): Promise<Detected[]> {
     if (images.length === 0) fail('no labeled images to check; label some images first')
     // Checked before embedding, so a project that cannot be cross-validated fails at once.
     const classes = types.has('mislabeled') ? indexClasses(ctx, images, 2, 'likely mislabeled') : null
-    const emb = await embeddings(ctx, images)
-    const vectors = new Map(images.map((im, i) => [im.id, emb.vectors[i]]))
+    const views: View[] = classes && ctx.opts.flip ? ['orig', 'flip'] : ['orig']
+    const emb = await embeddings(ctx, images, views)
+    const vectors = new Map(images.map((im, i) => [im.id, emb.vectors[i][0]]))
+    const averaged = views.length > 1 ? new Map(images.map((im, i) => [im.id, meanOfViews(emb.vectors[i])])) : vectors
     const source = `${emb.backbone}@${emb.size}:v${PIPELINE.version}|data:${ctx.dataVersion}`
-    if (classes) out.push(await mislabeled(ctx, classes, vectors, source))
+    if (classes) out.push(await mislabeled(ctx, classes, averaged, views.length > 1 ? `${source}|views:orig+flip` : source))
     if (types.has('outlier')) out.push(await outliers(ctx, images, vectors, source))
     for (const d of out) d.params = { ...d.params, backbone: emb.backbone, size: emb.size }
   }

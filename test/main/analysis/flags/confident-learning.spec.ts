@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import {
   calibrateJoint,
+  confidenceAndMargin,
+  confidentOffDiagonal,
+  lowestQuality,
+  offDiagonalCount,
+  predictedNeqGiven,
   confidentClasses,
   confidentJoint,
   confidentLearning,
@@ -90,5 +95,55 @@ describe('confident learning, step by step on a hand-worked case', () => {
     expect(r.noise[0 * 3 + 1]).toBeCloseTo(1 / 3, 10)
     const byMargin = confidentLearning(probs, labels, 'normalized_margin')
     expect(byMargin.quality[2]).toBeCloseTo(0.15, 10)
+  })
+})
+
+// A second hand-worked case, where the filters disagree. Two classes, labels [0, 0, 0, 0, 1, 1]:
+//   p(1) = [0.1, 0.7, 0.9, 0.8, 0.9, 0.9]
+//   t0 = (0.9 + 0.3 + 0.1 + 0.2) / 4 = 0.375, t1 = 0.9
+//   confident classes [0, -1, 1, -1, 1, 1]; C = [[1, 1], [0, 2]]
+//   Q = [[2, 2], [0, 2]] / 6, so round(6 * Q[0][1]) = 2 examples labeled 0 are pruned: the two
+//   with the largest p(1) - p(0), ex2 (0.8) and ex3 (0.6); only ex2 is confidently off-diagonal.
+describe('issue filters on a hand-worked case', () => {
+  const l2 = Int32Array.from([0, 0, 0, 0, 1, 1])
+  const p2 = { data: Float64Array.from([0.9, 0.1, 0.3, 0.7, 0.1, 0.9, 0.2, 0.8, 0.1, 0.9, 0.1, 0.9]), n: 6, m: 2 }
+  const issues = (opts: Parameters<typeof confidentLearning>[3], rankBy: Parameters<typeof confidentLearning>[2] = 'self_confidence') =>
+    Array.from(confidentLearning(p2, l2, rankBy, opts).issues)
+
+  it('the steps: off-diagonal membership and count, predicted != given', () => {
+    expect(Array.from(confidentOffDiagonal(l2, Int32Array.from([0, -1, 1, -1, 1, 1])))).toEqual([0, 0, 1, 0, 0, 0])
+    expect(offDiagonalCount(Float64Array.from([1, 1, 0, 2]), 2)).toBe(1)
+    expect(offDiagonalCount(Float64Array.from([2, 1, 0, 0, 1, 0, 0, 3, 1]), 3)).toBe(4)
+    expect(Array.from(predictedNeqGiven(p2, l2))).toEqual([0, 1, 1, 1, 0, 0])
+  })
+
+  it('each filter flags what the hand count says', () => {
+    expect(issues({ filterBy: 'prune_by_noise_rate' })).toEqual([0, 0, 1, 1, 0, 0])
+    expect(issues({ filterBy: 'confident_learning' })).toEqual([0, 0, 1, 0, 0, 0])
+    expect(issues({ filterBy: 'both' })).toEqual([0, 0, 1, 0, 0, 0])
+    expect(issues({ filterBy: 'predicted_neq_given' })).toEqual([0, 1, 1, 1, 0, 0])
+    // round(0.75 * 1) = 1 lowest self-confidence: ex2 (0.1); with scale 3, ex2, ex3 (0.2), ex1 (0.3).
+    expect(issues({ filterBy: 'lowest_quality' })).toEqual([0, 0, 1, 0, 0, 0])
+    expect(issues({ filterBy: 'lowest_quality', countScale: 3 })).toEqual([0, 1, 1, 1, 0, 0])
+    const r = confidentLearning(p2, l2)
+    expect(r.estimatedNoisy).toBe(2)
+    expect(r.offDiagonal).toBe(1)
+  })
+
+  it('the default filter is the paper\'s prune by noise rate', () => {
+    expect(issues({})).toEqual(issues({ filterBy: 'prune_by_noise_rate' }))
+  })
+
+  it('lowest_quality never flags an example its most probable class agrees with', () => {
+    // Scale 5: k = 5, but ex0, ex4 and ex5 are predicted as their label.
+    expect(issues({ filterBy: 'lowest_quality', countScale: 5 })).toEqual([0, 1, 1, 1, 0, 0])
+  })
+
+  it('confidence and margin is the mean of the two rankings; lowestQuality breaks ties by order', () => {
+    // first case: self-confidence [0.8, 0.6, 0.1, 0.7, 0.5, 0.7], margin [0.85, 0.65, 0.15, 0.75, 0.6, 0.75]
+    close(confidenceAndMargin(probs, labels), [0.825, 0.625, 0.125, 0.725, 0.55, 0.725])
+    expect(Array.from(lowestQuality(Float64Array.from([0.825, 0.625, 0.125, 0.725, 0.55, 0.725]), 2))).toEqual([0, 0, 1, 0, 1, 0])
+    expect(Array.from(lowestQuality(Float64Array.from([0.5, 0.2, 0.2]), 1))).toEqual([0, 1, 0])
+    expect(Array.from(lowestQuality(Float64Array.from([0.5, 0.2]), 5))).toEqual([1, 1])
   })
 })

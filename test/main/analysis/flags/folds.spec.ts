@@ -71,6 +71,14 @@ describe('out-of-fold probabilities and confident learning', () => {
     // The noise matrix sees 10% of each class's labels moved to the next class.
     expect(cl.noise[1 * 3 + 0]).toBeGreaterThan(0.05)
     expect(cl.noise[2 * 3 + 0]).toBeLessThan(0.03)
+    // With a head this good the confident joint's off-diagonal count is below the true 60 (some
+    // flipped labels reach no threshold), so lowest_quality's shrunk count flags fewer, all of them right.
+    const shrunk = confidentLearning({ data: oof.probs, n: 600, m: 3 }, labels, 'confidence_and_margin', { filterBy: 'lowest_quality' })
+    const few = [...shrunk.issues.keys()].filter((i) => shrunk.issues[i])
+    expect(shrunk.offDiagonal).toBeLessThan(60)
+    expect(few.length).toBe(Math.round(0.75 * shrunk.offDiagonal))
+    expect(few.length).toBeLessThan(flagged.length)
+    expect(few.every((i) => truth[i] !== labels[i])).toBe(true)
   })
 
   it('stops with CancelledError when the signal aborts', async () => {
