@@ -26,10 +26,18 @@ const MAX_IMAGES_PER_ACTION = 200_000
 function checkImages(db: Db, imageIds: number[]): void {
   if (imageIds.length === 0) throw new StudioError('invalid_payload', 'no images selected', 'imageIds')
   if (imageIds.length > MAX_IMAGES_PER_ACTION) throw new StudioError('invalid_payload', `at most ${MAX_IMAGES_PER_ACTION} images per action`, 'imageIds')
-  const known = db.prepare('SELECT id FROM images WHERE id = ?').pluck()
-  for (const id of imageIds) {
-    if (known.get(id) === undefined) throw new StudioError('not_found', `image ${id} no longer exists in this project (deleted meanwhile?)`, 'imageIds')
-  }
+  const gone = db
+    .prepare('SELECT j.value FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM images WHERE id = j.value) LIMIT 1')
+    .pluck()
+    .get(JSON.stringify(imageIds)) as number | undefined
+  if (gone !== undefined) throw new StudioError('not_found', `image ${gone} no longer exists in this project (deleted meanwhile?)`, 'imageIds')
+}
+
+/** The images of the list that still exist. */
+function existing(db: Db, imageIds: number[]): Set<number> {
+  return new Set(
+    db.prepare('SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM images WHERE id = j.value)').pluck().all(JSON.stringify(imageIds)) as number[]
+  )
 }
 
 function checkClass(db: Db, classId: number | null): void {
@@ -53,11 +61,16 @@ function record(db: Db, annotator: string, kind: ActionKind, changes: Change[], 
   return { id, kind, annotator, images: changes.map((c) => c.imageId), ...(field ? { field } : {}) }
 }
 
-function currentOf(db: Db, imageId: number, annotator: string): number | null {
-  const row = db.prepare('SELECT class_id FROM annotations WHERE image_id = ? AND annotator = ? ORDER BY id DESC LIMIT 1').get(imageId, annotator) as
-    | { class_id: number | null }
-    | undefined
-  return row?.class_id ?? null
+/** This annotator's current label of each image (null when none), in one statement. */
+function currentOf(db: Db, imageIds: number[], annotator: string): Map<number, number | null> {
+  const rows = db
+    .prepare(
+      `SELECT j.value AS imageId,
+              (SELECT a.class_id FROM annotations a WHERE a.image_id = j.value AND a.annotator = ? ORDER BY a.id DESC LIMIT 1) AS classId
+       FROM json_each(?) j`
+    )
+    .all(annotator, JSON.stringify(imageIds)) as { imageId: number; classId: number | null }[]
+  return new Map(rows.map((r) => [r.imageId, r.classId]))
 }
 
 /** Labels images (null clears the annotator's label) as one undoable step. */
@@ -66,7 +79,8 @@ export function label(db: Db, annotator: string, imageIds: number[], classId: nu
     checkImages(db, imageIds)
     checkClass(db, classId)
     const unique = [...new Set(imageIds)]
-    const changes = unique.map((imageId) => ({ imageId, before: currentOf(db, imageId, annotator), after: classId }))
+    const before = currentOf(db, unique, annotator)
+    const changes = unique.map((imageId) => ({ imageId, before: before.get(imageId) ?? null, after: classId }))
     const summary = record(db, annotator, 'label', changes)
     addAnnotations(db, unique.map((imageId) => ({ imageId, classId, annotator, source })), summary.id)
     return summary
@@ -75,27 +89,33 @@ export function label(db: Db, annotator: string, imageIds: number[], classId: nu
 
 type Field = { kind: 'exclude' } | { kind: 'environment' } | { kind: 'subject' } | { kind: 'attribute'; name: string }
 
-function readField(db: Db, imageId: number, f: Field): unknown {
-  const row = db.prepare('SELECT excluded, environment, subject_id, attributes FROM images WHERE id = ?').get(imageId) as {
-    excluded: number
-    environment: string | null
-    subject_id: string | null
-    attributes: string
-  }
-  if (f.kind === 'exclude') return row.excluded === 1
-  if (f.kind === 'environment') return row.environment
-  if (f.kind === 'subject') return row.subject_id
-  return (JSON.parse(row.attributes) as Record<string, string>)[f.name] ?? null
-}
-
-function writeField(db: Db, imageId: number, f: Field, value: unknown): void {
-  if (f.kind === 'exclude') db.prepare('UPDATE images SET excluded = ? WHERE id = ?').run(value ? 1 : 0, imageId)
-  else if (f.kind === 'environment') db.prepare('UPDATE images SET environment = ? WHERE id = ?').run(value as string | null, imageId)
-  else if (f.kind === 'subject') db.prepare('UPDATE images SET subject_id = ? WHERE id = ?').run(value as string | null, imageId)
-  else {
-    const path = `$.${JSON.stringify(f.name)}`
-    if (value === null) db.prepare('UPDATE images SET attributes = json_remove(attributes, ?) WHERE id = ?').run(path, imageId)
-    else db.prepare('UPDATE images SET attributes = json_set(attributes, ?, ?) WHERE id = ?').run(path, value as string, imageId)
+/** Reads and writes one field of an image, with the statements prepared once per action. */
+function fieldAccess(db: Db, f: Field): { read(imageId: number): unknown; write(imageId: number, value: unknown): void } {
+  const select = db.prepare('SELECT excluded, environment, subject_id, attributes FROM images WHERE id = ?')
+  const path = f.kind === 'attribute' ? `$.${JSON.stringify(f.name)}` : ''
+  const update =
+    f.kind === 'exclude'
+      ? db.prepare('UPDATE images SET excluded = ? WHERE id = ?')
+      : f.kind === 'environment'
+        ? db.prepare('UPDATE images SET environment = ? WHERE id = ?')
+        : f.kind === 'subject'
+          ? db.prepare('UPDATE images SET subject_id = ? WHERE id = ?')
+          : db.prepare('UPDATE images SET attributes = json_set(attributes, ?, ?) WHERE id = ?')
+  const remove = db.prepare('UPDATE images SET attributes = json_remove(attributes, ?) WHERE id = ?')
+  return {
+    read(imageId) {
+      const row = select.get(imageId) as { excluded: number; environment: string | null; subject_id: string | null; attributes: string }
+      if (f.kind === 'exclude') return row.excluded === 1
+      if (f.kind === 'environment') return row.environment
+      if (f.kind === 'subject') return row.subject_id
+      return (JSON.parse(row.attributes) as Record<string, string>)[f.name] ?? null
+    },
+    write(imageId, value) {
+      if (f.kind === 'exclude') update.run(value ? 1 : 0, imageId)
+      else if (f.kind !== 'attribute') update.run(value as string | null, imageId)
+      else if (value === null) remove.run(path, imageId)
+      else update.run(path, value as string, imageId)
+    }
   }
 }
 
@@ -104,15 +124,17 @@ export function setField(db: Db, annotator: string, imageIds: number[], field: F
   return db.transaction(() => {
     checkImages(db, imageIds)
     const unique = [...new Set(imageIds)]
-    const changes = unique.map((imageId) => ({ imageId, before: readField(db, imageId, field), after: value }))
-    for (const id of unique) writeField(db, id, field, value)
+    const access = fieldAccess(db, field)
+    const changes = unique.map((imageId) => ({ imageId, before: access.read(imageId), after: value }))
+    for (const id of unique) access.write(id, value)
     return record(db, annotator, field.kind, changes, field.kind === 'attribute' ? field.name : undefined)
   })()
 }
 
 function replay(db: Db, annotator: string, row: { id: string; kind: ActionKind; changes: string }, direction: 'before' | 'after'): ActionSummary {
   const { field, changes } = JSON.parse(row.changes) as { field?: string; changes: Change[] }
-  const alive = changes.filter((c) => db.prepare('SELECT 1 FROM images WHERE id = ?').get(c.imageId))
+  const present = existing(db, changes.map((c) => c.imageId))
+  const alive = changes.filter((c) => present.has(c.imageId))
   if (row.kind === 'label') {
     addAnnotations(
       db,
@@ -121,7 +143,8 @@ function replay(db: Db, annotator: string, row: { id: string; kind: ActionKind; 
     )
   } else {
     const f: Field = row.kind === 'attribute' ? { kind: 'attribute', name: field! } : ({ kind: row.kind } as Field)
-    for (const c of alive) writeField(db, c.imageId, f, c[direction])
+    const access = fieldAccess(db, f)
+    for (const c of alive) access.write(c.imageId, c[direction])
   }
   return { id: row.id, kind: row.kind, annotator, images: alive.map((c) => c.imageId), ...(field ? { field } : {}) }
 }
