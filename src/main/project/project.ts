@@ -8,6 +8,7 @@ import { addClass, classesWithCounts } from '../db/repos/classes'
 import { environmentCounts, imageCounts } from '../db/repos/images'
 import { audit, getMeta, setMeta } from '../db/repos/meta'
 import { markInterruptedRuns } from '../db/repos/runs'
+import { sweepLeftovers } from './leftovers'
 
 export const PROJECT_DB = 'studio.sqlite'
 /** Folders every project has; images with no source file of their own live under images/. */
@@ -16,6 +17,8 @@ export const PROJECT_DIRS = ['thumbs', 'cache', 'runs', 'exports', 'images'] as 
 export class Project {
   readonly dir: string
   readonly db: Db
+  /** Leftover temporaries of a crashed process removed after opening (resolves to how many). */
+  swept: Promise<number> = Promise.resolve(0)
   private closed = false
 
   constructor(dir: string, db: Db) {
@@ -127,5 +130,7 @@ export function openProject(dirIn: string): Project {
   for (const sub of PROJECT_DIRS) mkdirSync(join(dir, sub), { recursive: true })
   const interrupted = markInterruptedRuns(db)
   if (interrupted) audit(db, 'runs.interrupted', { count: interrupted })
+  // In the background: on 100,000 thumbnails the walk takes longer than opening should.
+  project.swept = sweepLeftovers(dir).catch(() => 0)
   return project
 }

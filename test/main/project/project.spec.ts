@@ -107,3 +107,35 @@ describe('recent projects', () => {
     expect(recent.add('/c', 'C').map((r) => r.dir)).toEqual(['/c'])
   })
 })
+
+describe('leftovers of a crashed process', () => {
+  it('removes the temporaries of atomic writes on open and keeps every real file', async () => {
+    const dir = join(tempDir(), 'p')
+    createProject(dir).close()
+    const files = {
+      thumbTmp: join(dir, 'thumbs', 'ab', 'ab12.webp.0badc0de.tmp'),
+      thumb: join(dir, 'thumbs', 'ab', 'ab12.webp'),
+      checkpointTmp: join(dir, 'runs', '3', 'checkpoints', 'latest.json.12345678.tmp'),
+      checkpoint: join(dir, 'runs', '3', 'checkpoints', 'latest.json'),
+      userTmp: join(dir, 'images', 'notes.tmp')
+    }
+    for (const f of Object.values(files)) {
+      mkdirSync(join(f, '..'), { recursive: true })
+      writeFileSync(f, 'x')
+    }
+    const modelTmp = join(dir, 'runs', '3', '.model-a1b2c3d4.tmp')
+    mkdirSync(join(modelTmp, 'model'), { recursive: true })
+    writeFileSync(join(modelTmp, 'model', 'model.json'), '{')
+
+    const project = openProject(dir)
+    expect(await project.swept).toBe(3)
+    project.close()
+    expect(existsSync(files.thumbTmp)).toBe(false)
+    expect(existsSync(files.checkpointTmp)).toBe(false)
+    expect(existsSync(modelTmp)).toBe(false)
+    // Real files, and a .tmp the studio did not name, stay.
+    expect(existsSync(files.thumb)).toBe(true)
+    expect(existsSync(files.checkpoint)).toBe(true)
+    expect(existsSync(files.userTmp)).toBe(true)
+  })
+})
