@@ -44,7 +44,7 @@ export interface FlaggingHooks {
   onProgress?: (done: number, total: number, message: string) => void
 }
 
-export const DEFAULT_FLAGGING = { folds: 5, seed: 1, rankBy: 'self_confidence' as RankBy, ...DEFAULT_FILTER, flip: true, hamming: 3, outlierZ: 3.5 }
+export const DEFAULT_FLAGGING = { folds: 5, seed: 1, rankBy: 'confidence_and_margin' as RankBy, ...DEFAULT_FILTER, flip: true, hamming: 3, outlierZ: 3.5 }
 
 interface Labeled {
   id: number

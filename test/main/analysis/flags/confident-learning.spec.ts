@@ -130,8 +130,10 @@ describe('issue filters on a hand-worked case', () => {
     expect(r.offDiagonal).toBe(1)
   })
 
-  it('the default filter is the paper\'s prune by noise rate', () => {
-    expect(issues({})).toEqual(issues({ filterBy: 'prune_by_noise_rate' }))
+  it('the default filter is lowest_quality with three quarters of the off-diagonal count', () => {
+    expect(issues({})).toEqual(issues({ filterBy: 'lowest_quality', countScale: 0.75 }))
+    // countScale 1.4 keeps round(1.4) = 1 here; 1.6 takes two, and ex3 (0.2) is the next lowest.
+    expect(issues({ countScale: 1.6 })).toEqual([0, 0, 1, 1, 0, 0])
   })
 
   it('lowest_quality never flags an example its most probable class agrees with', () => {

@@ -56,12 +56,12 @@ describe('out-of-fold probabilities and confident learning', () => {
     expect([x.data[1], x.data[3], x.data[5]]).toEqual([0, 0, 0])
   })
 
-  it('finds most flipped labels in separable clusters, and few clean ones', async () => {
+  it('finds most flipped labels in separable clusters, and few clean ones (prune by noise rate; the default flags fewer)', async () => {
     const { x, truth, labels } = clusters(600, 3, 20, 0.1)
     standardize(x)
     const oof = await outOfFoldProbs(x, labels, 3, { folds: 5 })
     expect(oof.folds).toBe(5)
-    const cl = confidentLearning({ data: oof.probs, n: 600, m: 3 }, labels)
+    const cl = confidentLearning({ data: oof.probs, n: 600, m: 3 }, labels, 'self_confidence', { filterBy: 'prune_by_noise_rate' })
     const noisy = [...truth.keys()].filter((i) => truth[i] !== labels[i])
     const flagged = [...cl.issues.keys()].filter((i) => cl.issues[i])
     const hits = flagged.filter((i) => truth[i] !== labels[i]).length
@@ -72,8 +72,8 @@ describe('out-of-fold probabilities and confident learning', () => {
     expect(cl.noise[1 * 3 + 0]).toBeGreaterThan(0.05)
     expect(cl.noise[2 * 3 + 0]).toBeLessThan(0.03)
     // With a head this good the confident joint's off-diagonal count is below the true 60 (some
-    // flipped labels reach no threshold), so lowest_quality's shrunk count flags fewer, all of them right.
-    const shrunk = confidentLearning({ data: oof.probs, n: 600, m: 3 }, labels, 'confidence_and_margin', { filterBy: 'lowest_quality' })
+    // flipped labels reach no threshold), so the default's shrunk count flags fewer, all of them right.
+    const shrunk = confidentLearning({ data: oof.probs, n: 600, m: 3 }, labels, 'confidence_and_margin')
     const few = [...shrunk.issues.keys()].filter((i) => shrunk.issues[i])
     expect(shrunk.offDiagonal).toBeLessThan(60)
     expect(few.length).toBe(Math.round(0.75 * shrunk.offDiagonal))

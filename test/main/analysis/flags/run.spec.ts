@@ -50,7 +50,8 @@ describe('flagging a demo project (raw-pixel features, fast)', () => {
     for (const f of flags) {
       expect(f.suggestedClassId).not.toBe(f.evidence.givenClassId)
       expect(f.evidence.probs![0].classId).toBe(f.suggestedClassId)
-      expect(f.score).toBeCloseTo(1 - f.evidence.selfConfidence!, 3)
+      // Default ranking: the mean of self-confidence and normalised margin (margin + 1) / 2.
+      expect(f.score).toBeCloseTo(1 - (f.evidence.selfConfidence! + (f.evidence.margin! + 1) / 2) / 2, 3)
     }
     const noise = reviewStatus(p.db).noise!
     expect(noise.classes).toHaveLength(7)
