@@ -18,7 +18,7 @@ import { DEFAULT_AUGMENT } from '../src/main/training/augment'
 import { initBackend } from '../src/main/training/backend'
 import { getBackbone, loadFeatureExtractor } from '../src/main/training/backbones'
 import { embedParallel } from '../src/main/training/embeddings'
-import { buildHead, DEFAULT_HEAD } from '../src/main/training/head'
+import { buildHead, DEFAULT_HEAD, stage1BatchSize } from '../src/main/training/head'
 import { runTraining, type RunOutcome } from '../src/main/training/runner'
 import { trainStage1, type EmbeddedSet } from '../src/main/training/stage1'
 import { bottomModel, cachedSource, chooseCut, fullSource, trainStage2, type BoundarySource, type Cut } from '../src/main/training/stage2'
@@ -82,10 +82,11 @@ async function stage1Epoch(): Promise<Row> {
   const centres = Array.from({ length: 7 }, () => Float32Array.from({ length: dim }, () => random()))
   const labels = Int32Array.from({ length: n }, (_, i) => i % 7)
   const set: EmbeddedSet = { dim, labels, views: Array.from(labels, (l) => [Float32Array.from(centres[l], (c) => c + random())]) }
-  const r = await trainStage1(set, null, 7, new Array(7).fill(1), { ...DEFAULT_HEAD, epochs: 3, patience: 99 })
+  const batchSize = stage1BatchSize(n)
+  const r = await trainStage1(set, null, 7, new Array(7).fill(1), { ...DEFAULT_HEAD, batchSize, epochs: 3, patience: 99 })
   r.model.dispose()
   const ms = r.history.slice(1).map((h) => h.ms)
-  return { embeddings: n, dim, head: 'Dense 256 + Dropout + softmax', batch: DEFAULT_HEAD.batchSize, epochMs: Math.round(Math.min(...ms)), epochMsMedianOf2: Math.round(ms.reduce((a, b) => a + b, 0) / ms.length) }
+  return { embeddings: n, dim, head: 'Dense 256 + Dropout + softmax', batch: batchSize, epochMs: Math.round(Math.min(...ms)), epochMsMedianOf2: Math.round(ms.reduce((a, b) => a + b, 0) / ms.length) }
 }
 
 async function embeddingRates(images: number): Promise<Row[]> {

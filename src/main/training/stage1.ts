@@ -102,6 +102,32 @@ function batchTensors(set: EmbeddedSet, idx: number[], pickView: (i: number) => 
   }
 }
 
+/** Above this many floats the standardized training set is not kept resident (256 MiB). */
+const RESIDENT_LIMIT = 64 * 2 ** 20
+
+/**
+ * Every view of the training set standardized once and held as one tensor, so a batch is a
+ * gather inside the backend instead of a copy, a scaling loop and an upload from JS per batch.
+ * Null when the set is too large to hold twice (JS copy + backend); batches are built per step then.
+ */
+function residentSet(set: EmbeddedSet, norm: Standardization): { x: tf.Tensor2D; firstRow: Int32Array } | null {
+  const firstRow = new Int32Array(set.views.length)
+  let rows = 0
+  set.views.forEach((views, i) => {
+    firstRow[i] = rows
+    rows += views.length
+  })
+  if (rows * set.dim > RESIDENT_LIMIT) return null
+  const flat = new Float32Array(rows * set.dim)
+  let at = 0
+  for (const views of set.views)
+    for (const v of views) {
+      for (let d = 0; d < set.dim; d++) flat[at + d] = (v[d] - norm.mean[d]) * norm.inv[d]
+      at += set.dim
+    }
+  return { x: tf.tensor2d(flat, [rows, set.dim]), firstRow }
+}
+
 /** Mean cross-entropy and accuracy of the model on a set (original views only). */
 export function evaluateSet(model: tf.LayersModel, set: EmbeddedSet, classes: number, norm?: Standardization, batch = 512): { loss: number; accuracy: number; probs: Float32Array } {
   const n = set.labels.length
@@ -142,6 +168,7 @@ export async function trainStage1(
   const optimizer = tf.train.adam(cfg.learningRate)
   const random = mulberry32(cfg.seed)
   const weightsOf = tf.tensor1d(classWeights)
+  const resident = residentSet(train, norm)
   const history: EpochMetrics[] = []
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null }
   let sinceBest = 0
@@ -164,7 +191,13 @@ export async function trainStage1(
           break
         }
         const idx = order.slice(s, s + cfg.batchSize)
-        const { x, y } = batchTensors(train, idx, (i) => Math.floor(random() * train.views[i].length), classes, norm)
+        const pickView = (i: number) => Math.floor(random() * train.views[i].length)
+        const { x, y } = resident
+          ? {
+              x: tf.tidy(() => tf.gather(resident.x, tf.tensor1d(Array.from(idx, (i) => resident.firstRow[i] + pickView(i)), 'int32')) as tf.Tensor2D),
+              y: tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => train.labels[i]), 'int32'), classes).toFloat() as tf.Tensor2D)
+            }
+          : batchTensors(train, idx, pickView, classes, norm)
         let hits: tf.Tensor | null = null
         const stats = tf.tidy(() => {
           const w = tf.gather(weightsOf, tf.argMax(y, 1))
@@ -223,6 +256,7 @@ export async function trainStage1(
   } finally {
     best.weights?.forEach((t) => t.dispose())
     weightsOf.dispose()
+    resident?.x.dispose()
     optimizer.dispose()
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { buildHead, DEFAULT_HEAD, headParamCount } from '../../../src/main/training/head'
+import { buildHead, DEFAULT_HEAD, headParamCount, stage1BatchSize } from '../../../src/main/training/head'
 import { evaluateSet, trainStage1, type EmbeddedSet } from '../../../src/main/training/stage1'
 
 /** Gaussian clusters, one per class, in `dim` dimensions; seeded so every run sees the same data. */
@@ -24,6 +24,15 @@ function clusters(perClass: number[], dim: number, spread: number, seed: number)
 const cfg = { ...DEFAULT_HEAD, hidden: 32, epochs: 30, batchSize: 16, patience: 5, learningRate: 5e-3 }
 
 describe('head', () => {
+  it('keeps batch 32 for small sets and grows it while an epoch keeps 64 steps', () => {
+    expect(stage1BatchSize(40)).toBe(32)
+    expect(stage1BatchSize(1500)).toBe(32)
+    expect(stage1BatchSize(4095)).toBe(32)
+    expect(stage1BatchSize(4096)).toBe(64)
+    expect(stage1BatchSize(10_000)).toBe(128)
+    expect(stage1BatchSize(1_000_000)).toBe(256)
+  })
+
   it('counts parameters as the seed head has them', () => {
     expect(headParamCount(1280, 256, 7)).toBe(1280 * 256 + 256 + 256 * 7 + 7)
     expect(headParamCount(1280, 0, 7)).toBe(1280 * 7 + 7)

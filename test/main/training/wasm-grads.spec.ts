@@ -148,7 +148,7 @@ describe('wasm gradient kernels', () => {
   it('registers idempotently', () => {
     const first = registerWasmGradients()
     expect(registerWasmGradients()).toEqual(first)
-    expect(first).toEqual([...KERNELS, ...STAND_INS])
+    expect(first).toEqual(['BatchMatMul', ...KERNELS, ...STAND_INS])
   })
 
   it.each(cases().map((c, i) => [i, c] as const))('case %i matches the cpu backend: %o', async (i, c) => {
@@ -220,6 +220,26 @@ describe('faster stand-ins on wasm', () => {
     })
     tf.dispose(actual)
     expect(liveData()).toEqual(before)
+  })
+
+  it.each([
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[2, 6, 4], [2, 6, 3], true, false],
+    [[2, 4, 6], [1, 3, 6], false, true],
+    [[4, 5], [5, 3], false, false]
+  ] as const)('matMul %j x %j (transposeA %s, transposeB %s) matches cpu', async (aShape, bShape, ta, tb) => {
+    const rand = prng(aShape.length * 13 + bShape[0] + (ta ? 1 : 0) + (tb ? 2 : 0))
+    const av = values(rand, aShape.reduce((x, y) => x * y, 1))
+    const bv = values(rand, bShape.reduce((x, y) => x * y, 1))
+    const run = () => [tf.matMul(tf.tensor(av, [...aShape]), tf.tensor(bv, [...bShape]), ta, tb)]
+    const reference = await onBackend('cpu', run)
+    await tf.setBackend('wasm')
+    const before = liveData()
+    const actual = await onBackend('wasm', run)
+    expect(liveData()).toEqual(before)
+    expect(relError(reference[0], actual[0])).toBeLessThan(1e-5)
   })
 
   // tfjs cannot record batchNorm without a scale on the tape on any backend, so no such case.
