@@ -110,8 +110,14 @@ export const channels = {
   'training.start': channel<JobStarted>()(
     z
       .object({
+        /** A backbone id, or 'auto': linear-probe the ready backbones on the training split and train the winner. */
         backbone: z.string().max(100).optional(),
         size: z.number().int().min(16).max(512).optional(),
+        /** With 'auto': images per class the probe samples, and which backbones it compares (default every ready one). */
+        probe: z
+          .object({ samplePerClass: z.number().int().min(2).max(500).optional(), backbones: z.array(z.string().min(1).max(100)).min(1).max(50).optional() })
+          .strict()
+          .optional(),
         split: z
           .union([
             z.object({ kind: z.enum(['stratified', 'subject']), validation: z.number().min(0.05).max(0.9), seed: z.number().int().min(0) }).strict(),

@@ -10,7 +10,8 @@ import { classImpact, createClass, deleteClass, mergeClasses, recolourClass, ren
 import { cardsByIds, facets, imageDetail, queryIds, queryImages } from '../labeling/library'
 import type { ActionResult, JobStarted } from '../../shared/domain'
 import { listRuns, runEpochs } from '../db/repos/runs'
-import { resumeTraining, runTraining } from '../training/runner'
+import { describeProbeProgress, resumeTraining, runTraining } from '../training/runner'
+import type { ProbeProgress } from '../training/probe'
 import type { TrainerEvent } from '../training/plan'
 import { listBackbones } from '../training/backbones'
 import { probeProject } from '../training/probe-inputs'
@@ -109,8 +110,11 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'classes.merge': (req) => classesChanged(() => mergeClasses(db(), req.sourceId, req.targetId)),
     'classes.delete': (req) => classesChanged(() => deleteClass(db(), req.classId, req.clearLabels ?? false)),
     'training.start': (req) => {
-      const options = { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip, stage2: req.stage2 }
-      const started: JobStarted = session.startJob('train', (project, ctx) => runTraining(project, options, { signal: ctx.signal, onEvent: relayTraining(() => started.jobId) }))
+      const options = { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip, stage2: req.stage2, probe: req.probe }
+      // The probe (backbone 'auto') runs before the worker: its progress is a 'probe' phase of the run.
+      const onProbe = (p: ProbeProgress) =>
+        session.emit('training.event', { jobId: started.jobId, type: 'progress', phase: 'probe', name: p.backbone, description: describeProbeProgress(p), done: p.index * p.total + p.done, total: p.count * p.total })
+      const started: JobStarted = session.startJob('train', (project, ctx) => runTraining(project, options, { signal: ctx.signal, onEvent: relayTraining(() => started.jobId), onProbe }))
       return started
     },
     'training.resume': (req) => {

@@ -11,17 +11,26 @@ import { StudioError } from '../../shared/errors'
 import { listClasses } from '../db/repos/classes'
 import { createRun, finishRun, getRun, recordEpoch } from '../db/repos/runs'
 import type { Project } from '../project/project'
-import { getBackbone } from './backbones'
+import type { ProbeResult } from '../../shared/probe'
+import { backboneStatus, getBackbone, prepareBackbone, type Backbone } from './backbones'
 import { classWeights, type WeightMode } from './class-weights'
-import { DEFAULT_HEAD, type HeadConfig } from './head'
+import { DEFAULT_HEAD, stage1BatchSize, type HeadConfig } from './head'
 import { checkAugment, DEFAULT_AUGMENT, type AugmentConfig } from './augment'
 import { loadLatestCheckpoint } from './checkpoint'
 import type { PlannedImage, Prediction, RunSummary, Stage2Plan, TrainerEvent, TrainPlan } from './plan'
+import { probeBackbones, saveProbe, type ProbeProgress } from './probe'
 import { defaultUnfreezeFraction } from './stage2'
 import { describeMethod, makeSplit, type SplitItem, type SplitMethod } from './splits'
 
+/** `backbone: 'auto'`: linear-probe every ready backbone on the training split first and train the winner. */
+export const AUTO_BACKBONE = 'auto'
+export const DEFAULT_BACKBONE = 'mobilenetv2-nsfwjs'
+
 export interface TrainOptions {
+  /** A backbone id, or 'auto' (probe first); default DEFAULT_BACKBONE. */
   backbone?: string
+  /** With 'auto': how the probe samples (default 60 images per class) and which backbones it compares (default every ready one). */
+  probe?: { samplePerClass?: number; backbones?: string[] }
   size?: number
   split?: SplitMethod
   weights?: WeightMode
@@ -59,6 +68,16 @@ export interface RunOutcome {
   warnings: string[]
   /** p99 event-loop delay of this (main) process while the run trained, ms. */
   eventLoopDelayP99Ms?: number
+  /** With backbone 'auto': the probe that chose the backbone (also in the run's config and <run>/probe.json). */
+  probe?: RunProbe
+}
+
+/** What a run keeps of the probe that chose its backbone. */
+export type RunProbe = Pick<ProbeResult, 'best' | 'ranking' | 'sample' | 'method' | 'seconds' | 'cancelled'>
+
+/** One line for a probe's progress: which backbone of how many, doing what. */
+export function describeProbeProgress(p: ProbeProgress): string {
+  return `probing backbones: ${p.backbone} (${p.index + 1} of ${p.count}), ${p.phase} ${p.done}/${p.total}`
 }
 
 interface Row {
@@ -133,11 +152,18 @@ function checkClasses(project: Project, rows: Row[], warnings: string[]): { id: 
   return used.map((c) => ({ id: c.id, name: c.name }))
 }
 
+function sizeFor(backbone: Backbone, asked: number | undefined, strict: boolean): number {
+  if (asked === undefined) return backbone.defaultSize
+  if (backbone.sizes.includes(asked)) return asked
+  if (!strict) return backbone.defaultSize // 'auto' picked a backbone that does not take the asked size
+  throw new StudioError('invalid_payload', `${backbone.id} takes input sizes ${backbone.sizes.join(', ')} (got ${asked})`, 'size')
+}
+
 export async function runTraining(project: Project, opts: TrainOptions = {}, hooks: RunHooks = {}): Promise<RunOutcome> {
   const seed = opts.seed ?? 1
-  const backbone = getBackbone(opts.backbone ?? 'mobilenetv2-nsfwjs')
-  const size = opts.size ?? backbone.defaultSize
-  if (!backbone.sizes.includes(size)) throw new StudioError('invalid_payload', `${backbone.id} takes input sizes ${backbone.sizes.join(', ')} (got ${size})`, 'size')
+  const auto = opts.backbone === AUTO_BACKBONE
+  const fixed = auto ? null : getBackbone(opts.backbone ?? DEFAULT_BACKBONE)
+  if (fixed) sizeFor(fixed, opts.size, true)
   const { rows } = gatherImages(project)
   const warnings: string[] = []
   const classes = checkClasses(project, rows, warnings)
@@ -156,23 +182,12 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
   const trainTotal = Object.values(trainCounts).reduce((a, b) => a + b, 0)
   if (!trainTotal) throw new StudioError('conflict', 'the split leaves no images for training: every labeled image is in validation; choose another split')
   const weights = classWeights(trainCounts, opts.weights ?? 'inverse')
-  const head: HeadConfig = { ...DEFAULT_HEAD, seed, ...opts.head }
-  const stage2 = planStage2(opts.stage2, trainTotal, head, backbone.fineTunable)
-  const config = {
-    backbone: backbone.id,
-    size,
-    split: { method, description: describeMethod(method) },
-    composition: split.composition,
-    classWeights: weights,
-    head,
-    flip: opts.flip ?? true,
-    stage2,
-    classes,
-    warnings,
-    // The preflight checklist's verdicts on these options and the overrides standing now (for the model card).
-    checklist: (await import('../analysis/insights/checklist')).checklistSnapshot(project, opts)
-  }
+  const head: HeadConfig = { ...DEFAULT_HEAD, seed, batchSize: stage1BatchSize(trainTotal), ...opts.head }
+  planStage2(opts.stage2, trainTotal, head, true) // bad stage-2 options fail before any run is recorded
+  const base = { split: { method, description: describeMethod(method) }, composition: split.composition, classWeights: weights, head, flip: opts.flip ?? true, classes, warnings }
 
+  // The run is recorded first (its backbone 'auto' until the probe chose one), so a probe that is
+  // cancelled or fails ends a run marked so, with nothing half made.
   const runId = project.db.transaction(() => {
     const splitId = Number(
       project.db
@@ -181,8 +196,9 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
     )
     const assign = project.db.prepare('INSERT INTO split_assignments (split_id, image_id, part) VALUES (?, ?, ?)')
     for (const [imageId, part] of split.assignment) assign.run(splitId, imageId, part)
-    return createRun(project.db, config, { backbone: backbone.id, splitId })
+    return createRun(project.db, { ...base, backbone: fixed?.id ?? AUTO_BACKBONE }, { backbone: fixed?.id ?? AUTO_BACKBONE, splitId })
   })()
+  const runDir = project.path('runs', String(runId))
 
   const images: PlannedImage[] = rows
     .filter((r) => split.assignment.has(r.id))
@@ -194,9 +210,25 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
       part: split.assignment.get(r.id)!,
       environment: r.environment
     }))
+  const chosen = await chooseBackbone(project, runId, fixed, images, classes.length, opts, hooks)
+  if ('outcome' in chosen) return { ...chosen.outcome, warnings }
+  const { backbone, probe } = chosen
+  const size = sizeFor(backbone, opts.size, !auto)
+  const stage2 = planStage2(opts.stage2, trainTotal, head, backbone.fineTunable)
+  const config = {
+    ...base,
+    backbone: backbone.id,
+    size,
+    stage2,
+    ...(probe ? { probe: { best: probe.best, ranking: probe.ranking, sample: probe.sample, seconds: probe.seconds } } : {}),
+    // The preflight checklist's verdicts on these options (the backbone the run trains) and the overrides standing now (for the model card).
+    checklist: (await import('../analysis/insights/checklist')).checklistSnapshot(project, { ...opts, backbone: backbone.id, size })
+  }
+  project.db.prepare('UPDATE runs SET config = ?, backbone = ? WHERE id = ?').run(JSON.stringify(config), backbone.id, runId)
+
   const plan: TrainPlan = {
     runId,
-    runDir: project.path('runs', String(runId)),
+    runDir,
     cacheDir: project.path('cache'),
     images,
     classes,
@@ -210,7 +242,57 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
     embedWorkers: opts.embedWorkers,
     faults: opts.faults
   }
-  return launch(project, plan, warnings, hooks)
+  const outcome = await launch(project, plan, warnings, hooks)
+  return probe ? { ...outcome, probe } : outcome
+}
+
+type Chosen = { backbone: Backbone; probe?: RunProbe } | { outcome: Omit<RunOutcome, 'warnings'> }
+
+/** Ends a run that never reached the worker. */
+function endEarly(project: Project, runId: number, status: 'cancelled' | 'failed', error?: string, probe?: RunProbe): Chosen {
+  finishRun(project.db, runId, status, { error })
+  return { outcome: { runId, status, ...(error ? { error } : {}), ...(probe ? { probe } : {}) } }
+}
+
+/**
+ * The backbone a run trains: the fixed one (its weights downloaded first when needed), or with
+ * 'auto' the winner of a linear probe of the training split (validation images never influence
+ * it), kept in <run>/probe.json. Cancelled or failed here, the run ends before the worker starts.
+ */
+async function chooseBackbone(project: Project, runId: number, fixed: Backbone | null, images: PlannedImage[], classes: number, opts: TrainOptions, hooks: RunHooks): Promise<Chosen> {
+  const signal = hooks.signal
+  const onProgress = (p: ProbeProgress) => hooks.onProbe?.(p)
+  if (fixed) {
+    if (backboneStatus(fixed.id) === 'ready') return { backbone: fixed }
+    try {
+      await prepareBackbone(fixed.id, { signal, onProgress: (p) => onProgress({ backbone: fixed.id, index: 0, count: 1, phase: 'download', done: p.filesDone, total: p.filesTotal ?? p.filesDone + 1 }) })
+    } catch (err) {
+      return endEarly(project, runId, signal?.aborted ? 'cancelled' : 'failed', signal?.aborted ? undefined : `cannot prepare backbone ${fixed.id}: ${(err as Error).message}`)
+    }
+    return signal?.aborted ? endEarly(project, runId, 'cancelled') : { backbone: fixed }
+  }
+  const train = images.filter((i) => i.part === 'train').map((i) => ({ sha256: i.sha256, path: i.path, label: i.label }))
+  let result: ProbeResult
+  try {
+    result = await probeBackbones(train, classes, {
+      cacheDir: project.path('cache'),
+      projectDir: project.dir,
+      seed: opts.seed ?? 1,
+      workers: opts.embedWorkers,
+      samplePerClass: opts.probe?.samplePerClass,
+      backbones: opts.probe?.backbones,
+      signal,
+      onProgress
+    })
+  } catch (err) {
+    return endEarly(project, runId, 'failed', `the backbone probe failed: ${(err as Error).message}`)
+  }
+  const { best, ranking, sample, method, seconds, cancelled } = result
+  const probe: RunProbe = { best, ranking, sample, method, seconds, cancelled }
+  saveProbe(project.path('runs', String(runId)), result)
+  if (cancelled || signal?.aborted) return endEarly(project, runId, 'cancelled', undefined, probe)
+  if (!best) return endEarly(project, runId, 'failed', `no backbone could be probed: ${ranking.map((e) => `${e.backbone}: ${e.error}`).join('; ')}`, probe)
+  return { backbone: getBackbone(best), probe }
 }
 
 type StoredConfig = { backbone: string; size: number; head: HeadConfig; flip: boolean; stage2: Stage2Plan | null; classes: { id: number; name: string }[]; classWeights: { weights: Record<number, number> }; warnings: string[] }
@@ -264,6 +346,8 @@ export async function resumeTraining(project: Project, runId: number, hooks: Run
 
 export interface RunHooks {
   onEvent?: (e: TrainerEvent) => void
+  /** With backbone 'auto' (or one whose weights must be downloaded): progress before the worker starts. */
+  onProbe?: (p: ProbeProgress) => void
   signal?: AbortSignal
   /** Gets the worker once started (tests use it to crash a run). */
   onWorker?: (worker: Worker) => void

@@ -1,5 +1,6 @@
 import type { SplitMethod } from '../../training/splits'
-import { resumeTraining, runTraining, type RunOutcome, type Stage2Options } from '../../training/runner'
+import { AUTO_BACKBONE, describeProbeProgress, resumeTraining, runTraining, type RunOutcome, type RunProbe, type Stage2Options } from '../../training/runner'
+import type { ProbeProgress } from '../../training/probe'
 import type { TrainerEvent } from '../../training/plan'
 import { openProject } from '../../project/project'
 import { EXIT_FAILED, EXIT_OK, parse, printJson, UsageError, type Command } from '../io'
@@ -55,18 +56,43 @@ function printEvent(io: { out(line: string): void }, e: TrainerEvent): void {
   }
 }
 
+/** One line each time the probe moves to another backbone or phase (not one per image). */
+function probePrinter(io: { out(line: string): void }): (p: ProbeProgress) => void {
+  let last = ''
+  return (p) => {
+    const key = `${p.backbone} ${p.phase}`
+    if (key === last) return
+    last = key
+    io.out(describeProbeProgress(p).replace(/ \d+\/\d+$/, ''))
+  }
+}
+
+const pctOrNa = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`)
+
+function printProbe(io: { out(line: string): void }, probe: RunProbe): void {
+  io.out(`backbone probe (${probe.sample.images} training images, ${probe.sample.folds}-fold, ${probe.seconds.toFixed(1)} s)${probe.cancelled ? ', cancelled' : ''}:`)
+  for (const e of probe.ranking) {
+    io.out(`  ${e.backbone === probe.best ? '*' : ' '} ${e.backbone.padEnd(26)} balanced acc ${pctOrNa(e.balancedAccuracy).padStart(6)}  acc ${pctOrNa(e.accuracy).padStart(6)}  ${e.seconds.toFixed(1)} s${e.error ? `  (${e.error})` : ''}`)
+  }
+  if (probe.best) io.out(`chosen backbone: ${probe.best}`)
+}
+
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train a classifier on the labeled images (head on the frozen backbone, then the top blocks fine-tuned)',
   usage:
-    'studio train <project> [--backbone ID] [--size PX] [--split stratified|subject|column|environment:E] [--validation 0.2] [--weights inverse|effective|off] [--epochs N] [--seed S] [--no-flip] ' +
+    'studio train <project> [--backbone auto|ID] [--probe-sample N] [--probe-backbones A,B] [--size PX] [--split stratified|subject|column|environment:E] [--validation 0.2] [--weights inverse|effective|off] [--epochs N] [--seed S] [--no-flip] ' +
     '[--no-stage2] [--unfreeze F] [--stage2-lr LR] [--stage2-epochs N] [--batch N] [--augment LIST] [--workers N] [--resume RUN] [--json]',
   help: `Runs a training run in a worker thread and records it in the project: features from a
 pretrained backbone (computed once and cached), then the head (Dense 256 relu, Dropout 0.5,
 softmax) trained with early stopping on validation loss (stage 1), then the top blocks of the
 backbone fine-tuned together with the head at a lower learning rate, BatchNorm kept frozen
 (stage 2). Every choice has a default taken from the data.
-  --backbone ID     mobilenetv2-nsfwjs (default) or pixels
+  --backbone ID     auto (default): linear-probe every ready backbone on a stratified sample of
+                    the training split (cached embeddings reused) and train the best; or a
+                    backbone id (see studio backbones), which skips the probe
+  --probe-sample N  images per class the probe samples (default 60)
+  --probe-backbones A,B  the backbones the probe compares (default every ready one)
   --size PX         backbone input size
   --split M         stratified, subject (default when most images have a subject), column
                     (the import's split hints) or environment:<names> (those validate)
@@ -89,6 +115,8 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
   async run(args, io) {
     const { values, positionals } = parse(args, {
       backbone: { type: 'string' },
+      'probe-sample': { type: 'string' },
+      'probe-backbones': { type: 'string' },
       size: { type: 'string' },
       split: { type: 'string' },
       validation: { type: 'string' },
@@ -117,14 +145,18 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
     const project = openProject(positionals[0])
     const cancel = cancelOnSigint()
     try {
-      const hooks = { signal: cancel.signal, onEvent: values.json ? undefined : (e: TrainerEvent) => printEvent(io, e) }
+      const hooks = { signal: cancel.signal, onEvent: values.json ? undefined : (e: TrainerEvent) => printEvent(io, e), onProbe: values.json ? undefined : probePrinter(io) }
+      const probeSample = num('probe-sample', values['probe-sample'])
+      const probeBackbones = values['probe-backbones']?.split(',').map((b) => b.trim()).filter(Boolean)
+      const probe = probeSample !== undefined || probeBackbones?.length ? { samplePerClass: probeSample, backbones: probeBackbones?.length ? probeBackbones : undefined } : undefined
       const outcome: RunOutcome =
         resume !== undefined
           ? await resumeTraining(project, resume, hooks, { embedWorkers: workers })
           : await runTraining(
               project,
               {
-                backbone: values.backbone,
+                backbone: values.backbone ?? AUTO_BACKBONE,
+                probe,
                 size: num('size', values.size),
                 split: splitOf(values.split, validation, seed),
                 weights: values.weights as 'inverse' | 'effective' | 'off' | undefined,
@@ -138,6 +170,7 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
             )
       if (values.json) printJson(io, outcome)
       else {
+        if (outcome.probe) printProbe(io, outcome.probe)
         for (const w of outcome.warnings) io.out(`warning: ${w}`)
         const s = outcome.summary
         io.out(
