@@ -231,8 +231,9 @@ describe('faster stand-ins on wasm', () => {
     [[4, 5], [5, 3], false, false]
   ] as const)('matMul %j x %j (transposeA %s, transposeB %s) matches cpu', async (aShape, bShape, ta, tb) => {
     const rand = prng(aShape.length * 13 + bShape[0] + (ta ? 1 : 0) + (tb ? 2 : 0))
-    const av = values(rand, aShape.reduce((x, y) => x * y, 1))
-    const bv = values(rand, bShape.reduce((x, y) => x * y, 1))
+    const size = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1)
+    const av = values(rand, size(aShape))
+    const bv = values(rand, size(bShape))
     const run = () => [tf.matMul(tf.tensor(av, [...aShape]), tf.tensor(bv, [...bShape]), ta, tb)]
     const reference = await onBackend('cpu', run)
     await tf.setBackend('wasm')
