@@ -167,6 +167,6 @@ describe('NoiseMatrix', () => {
     const cells = w.findAll('tbody td').map((td) => td.text())
     expect(cells).toEqual(['90%', '30%', '10%', '70%'])
     expect(w.text()).toContain('5-fold')
-    expect(w.find('caption').text()).toContain('about 2 wrong labels')
+    expect(w.find('caption').text()).toContain('puts 2 labels off the diagonal')
   })
 })
