@@ -65,6 +65,7 @@ describe('training in the browser', () => {
     await page.click('[data-test=nav-train]')
     await page.waitForSelector('[data-test=runs-empty]')
     await page.click('.advanced summary')
+    await page.selectOption('[data-test=train-backbone]', 'mobilenetv2-nsfwjs') // the default 'auto' would probe first
     await page.selectOption('[data-test=train-size]', '96')
     await page.fill('[data-test=train-epochs]', '6')
     await page.selectOption('[data-test=train-stage2]', 'on')
@@ -109,4 +110,44 @@ describe('training in the browser', () => {
     expect(await page.$('[data-test=train-error]')).toBeNull()
     expect(studio.problems).toEqual([])
   }, 600_000)
+
+  it('one click on a small project probes the backbones, trains the winner and shows the ranking', async () => {
+    const dir = tempProjectDir()
+    const p = createProject(dir, { classes: [...EMOTION7] })
+    // few images keep the probe (every ready backbone on the training images) to seconds
+    await importDemo(p, { images: 42, seed: 4, labelNoise: 0, imbalance: 1, environments: { studio: 1 } })
+    p.close()
+    studio = await startStudio({ project: dir, height: 1100 })
+    const { page, server } = studio
+    await page.goto(server.url)
+    await page.click('[data-test=nav-train]')
+    await page.waitForSelector('[data-test=runs-empty]')
+    expect(await page.textContent('[data-test=train-status]')).toContain('the best backbone by a quick linear probe')
+    await page.evaluate(() => {
+      const w = window as unknown as { probeText?: string }
+      const timer = setInterval(() => {
+        const el = document.querySelector('[data-test=train-status]')
+        if (el && /probing backbones/.test(el.textContent ?? '')) {
+          w.probeText = el.textContent ?? ''
+          clearInterval(timer)
+        }
+      }, 10)
+    })
+    await page.click('[data-test=train-start]')
+    await page.waitForSelector('[data-test=train-start]', { timeout: 240_000 })
+    await page.waitForSelector('[data-test=probe-ranking]')
+    expect(await page.evaluate(() => (window as unknown as { probeText?: string }).probeText)).toMatch(/probing backbones: \S+ \(\d of \d\)/)
+    const db = studio.session.requireProject().db
+    const run = db.prepare('SELECT status, backbone, config FROM runs WHERE id = 1').get() as { status: string; backbone: string; config: string }
+    expect(run.status).toBe('completed')
+    const probe = (JSON.parse(run.config) as { probe: { best: string; ranking: { backbone: string; error?: string }[] } }).probe
+    expect(probe.ranking.map((e) => e.error ?? 'ok')).toEqual(probe.ranking.map(() => 'ok')) // every ready backbone really probed
+    expect(run.backbone).toBe(probe.best)
+    expect(await page.$$eval('[data-test=probe-row]', (rows) => rows.length)).toBe(probe.ranking.length)
+    expect(await page.textContent('[data-test=probe-row]:first-child')).toContain('chosen')
+    expect(await page.textContent('[data-test=runs] tbody tr')).toContain(probe.best)
+    expect(await page.$('[data-test=train-error]')).toBeNull()
+    await page.screenshot({ path: shot('34-train-probe-ranking'), fullPage: true })
+    expect(studio.problems).toEqual([])
+  }, 300_000)
 })

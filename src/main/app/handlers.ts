@@ -112,9 +112,11 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'training.start': (req) => {
       const options = { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip, stage2: req.stage2, probe: req.probe }
       // The probe (backbone 'auto') runs before the worker: its progress is a 'probe' phase of the run.
+      // (The probe may report before startJob returns: those first events have no job id yet and are skipped.)
+      let started: JobStarted | undefined
       const onProbe = (p: ProbeProgress) =>
-        session.emit('training.event', { jobId: started.jobId, type: 'progress', phase: 'probe', name: p.backbone, description: describeProbeProgress(p), done: p.index * p.total + p.done, total: p.count * p.total })
-      const started: JobStarted = session.startJob('train', (project, ctx) => runTraining(project, options, { signal: ctx.signal, onEvent: relayTraining(() => started.jobId), onProbe }))
+        started && session.emit('training.event', { jobId: started.jobId, type: 'progress', phase: 'probe', name: p.backbone, description: describeProbeProgress(p), done: p.index * p.total + p.done, total: p.count * p.total })
+      started = session.startJob('train', (project, ctx) => runTraining(project, options, { signal: ctx.signal, onEvent: relayTraining(() => started!.jobId), onProbe }))
       return started
     },
     'training.resume': (req) => {
