@@ -1,6 +1,7 @@
 // What the main process hands the training worker, and what the worker sends back. The worker
 // never reads UI state or the project database: everything it needs is in the plan.
 import type { AugmentConfig } from './augment'
+import type { TrainingBatch } from '../../shared/domain'
 import type { HeadConfig } from './head'
 import type { EpochMetrics } from './stage1'
 
@@ -94,16 +95,8 @@ export interface Prediction {
   probs: number[]
 }
 
-export interface BatchProgress {
-  stage: number
-  epoch: number
-  done: number
-  total: number
-  loss: number
-  accuracy: number
-  imagesPerSecond: number
-  etaMs: number
-}
+/** A batch's progress, as the worker reports it and the UI shows it. */
+export type BatchProgress = TrainingBatch
 
 export type TrainerEvent =
   | { type: 'backend'; name: string }
