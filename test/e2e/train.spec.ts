@@ -134,6 +134,8 @@ describe('training in the browser', () => {
       }, 10)
     })
     await page.click('[data-test=train-start]')
+    await page.waitForFunction(() => (window as unknown as { probeText?: string }).probeText, undefined, { timeout: 120_000 })
+    await page.screenshot({ path: shot('34-train-probing') }) // usually still probing; the run may have moved on
     await page.waitForSelector('[data-test=train-start]', { timeout: 240_000 })
     await page.waitForSelector('[data-test=probe-ranking]')
     expect(await page.evaluate(() => (window as unknown as { probeText?: string }).probeText)).toMatch(/probing backbones: \S+ \(\d of \d\)/)
@@ -147,7 +149,7 @@ describe('training in the browser', () => {
     expect(await page.textContent('[data-test=probe-row]:first-child')).toContain('chosen')
     expect(await page.textContent('[data-test=runs] tbody tr')).toContain(probe.best)
     expect(await page.$('[data-test=train-error]')).toBeNull()
-    await page.screenshot({ path: shot('34-train-probe-ranking'), fullPage: true })
+    await page.screenshot({ path: shot('35-train-probe-ranking'), fullPage: true })
     expect(studio.problems).toEqual([])
   }, 300_000)
 })
