@@ -250,7 +250,11 @@ type Chosen = { backbone: Backbone; probe?: RunProbe } | { outcome: Omit<RunOutc
 
 /** Ends a run that never reached the worker. */
 function endEarly(project: Project, runId: number, status: 'cancelled' | 'failed', error?: string, probe?: RunProbe): Chosen {
-  finishRun(project.db, runId, status, { error })
+  project.db.transaction(() => {
+    // What the probe measured before it stopped stays visible with the run.
+    if (probe) project.db.prepare("UPDATE runs SET config = json_set(config, '$.probe', json(?)) WHERE id = ?").run(JSON.stringify(probe), runId)
+    finishRun(project.db, runId, status, { error })
+  })()
   return { outcome: { runId, status, ...(error ? { error } : {}), ...(probe ? { probe } : {}) } }
 }
 

@@ -94,6 +94,7 @@ describe('a one-click run (backbone auto)', () => {
     const dir = join(p.dir, 'runs', String(out.runId))
     expect(readdirSync(dir)).toEqual(['probe.json']) // no model, metrics or checkpoint half written
     expect(loadProbe(dir)!.cancelled).toBe(true)
+    expect((run.config as { probe: RunProbe }).probe.cancelled).toBe(true) // the view can show what the probe got to
     // the earlier run is untouched
     expect(getRun(p.db, first.runId)!.status).toBe('completed')
     expect(readdirSync(firstDir).sort()).toEqual(firstFiles)
