@@ -4,6 +4,7 @@
 // and the database's size. Run: node bin/run-ts.mjs bench/scale.ts [images] [runs]
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { dispatch } from '../src/main/app/dispatch'
 import { createHandlers, type Handlers } from '../src/main/app/handlers'
@@ -112,6 +113,34 @@ const bulkMs = await timed(() => call(handlers, 'label.set', { imageIds: Array.f
 const allIds = (await call(handlers, 'library.ids', { filter: {} })) as { ids: number[] }
 const bulkAllMs = await timed(() => call(handlers, 'label.set', { imageIds: allIds.ids, classId: 3, annotator: 'bench-all' }))
 const undoAllMs = await timed(() => call(handlers, 'label.undo', { annotator: 'bench-all' }))
+
+// Starting a training run on every labeled image: gathering, splitting and recording the split
+// happen on the core's thread before the worker takes over. The event loop's longest stall from
+// the click until the worker reports its first embedding progress, then the run is cancelled.
+const trainLoop = monitorEventLoopDelay({ resolution: 5 })
+trainLoop.enable()
+const trainT0 = performance.now()
+let firstProgressMs = 0
+const started = (await call(handlers, 'training.start', { backbone: 'pixels', size: 24, epochs: 1, stage2: { enabled: false } })) as { jobId: string }
+await new Promise<void>((resolve) => {
+  const off = session.onEvent((event, payload) => {
+    const e = payload as { jobId?: string; type?: string; phase?: string }
+    if (event === 'training.event' && e.jobId === started.jobId && e.type === 'progress' && e.phase === 'embedding') {
+      firstProgressMs = performance.now() - trainT0
+      off()
+      resolve()
+    }
+    if (event === 'job.end' && e.jobId === started.jobId) {
+      off()
+      resolve()
+    }
+  })
+})
+trainLoop.disable()
+await call(handlers, 'job.cancel', { jobId: started.jobId })
+const trainStartStallMs = trainLoop.max / 1e6
+const trainStartP99Ms = trainLoop.percentile(99) / 1e6
+await new Promise((r) => setTimeout(r, 2000))
 await session.dispose()
 const dbAfterMiB = fileMiB(join(dir, PROJECT_DB)) + fileMiB(join(dir, `${PROJECT_DB}-wal`))
 rmSync(root, { recursive: true, force: true })
@@ -126,6 +155,7 @@ const md = [
       ['label one image + fetch next cards, p50', `${percentile(labelMs, 50).toFixed(1)} ms`, `p95 ${percentile(labelMs, 95).toFixed(1)} ms, max ${Math.max(...labelMs).toFixed(1)} ms over ${labelMs.length} (undo every 50th)`],
       ['bulk label 5,000 images (one undo step)', `${bulkMs.toFixed(0)} ms`, ''],
       [`select all + label ${images.toLocaleString('en')} images`, `${bulkAllMs.toFixed(0)} ms`, `one synchronous transaction on the core's thread; undo ${undoAllMs.toFixed(0)} ms`],
+      ['start training on every labeled image, until the worker embeds', `${firstProgressMs.toFixed(0)} ms`, `longest event-loop stall ${trainStartStallMs.toFixed(0)} ms, p99 ${trainStartP99Ms.toFixed(0)} ms (then cancelled)`],
       ['peak RSS of the benchmark', `${peakRssMiB().toFixed(0)} MiB`, ''],
       ['machine load at the end (1-minute average)', loadavg()[0].toFixed(1), 'other work on the machine inflates every figure above']
     ]
@@ -133,4 +163,4 @@ const md = [
   '',
   table(['query', 'channel', `median of ${runs}`, 'max'], rows)
 ].join('\n')
-writeResult('scale', { images, runs, load: loadavg(), generateS, openMs, dbMiB, dbAfterMiB, queries: figures, bulkAllMs, undoAllMs, label: { p50: percentile(labelMs, 50), p95: percentile(labelMs, 95), max: Math.max(...labelMs) }, bulkMs }, md)
+writeResult('scale', { images, runs, load: loadavg(), generateS, openMs, dbMiB, dbAfterMiB, queries: figures, bulkAllMs, undoAllMs, trainStart: { firstProgressMs, stallMs: trainStartStallMs, p99Ms: trainStartP99Ms }, label: { p50: percentile(labelMs, 50), p95: percentile(labelMs, 95), max: Math.max(...labelMs) }, bulkMs }, md)
