@@ -81,6 +81,8 @@ describe('evaluate and export in the browser', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ff-e2e-export-')), 'model')
     await page.click('[data-test=nav-export]')
     await page.waitForSelector('[data-test=export-out]')
+    // The default folder is filled in once the run list has loaded, a moment after the field appears.
+    await page.waitForFunction(() => ((document.querySelector('[data-test=export-out]') as HTMLInputElement | null)?.value ?? '') !== '')
     expect(await page.inputValue('[data-test=export-out]')).toContain(join('exports', `run-${run.runId}`))
     await page.fill('[data-test=export-out]', out)
     await page.selectOption('[data-test=export-dataset]', 'csv')
