@@ -10,17 +10,22 @@ afterEach(async () => {
   studio = undefined
 })
 
+/** A demo project of `images` studio faces, opened in the browser on the empty Train view. */
+async function trainViewOn(images: number, height: number): Promise<Studio> {
+  const dir = tempProjectDir()
+  const p = createProject(dir, { classes: [...EMOTION7] })
+  await importDemo(p, { images, seed: 4, labelNoise: 0, imbalance: 1, environments: { studio: 1 } })
+  p.close()
+  studio = await startStudio({ project: dir, height })
+  await studio.page.goto(studio.server.url)
+  await studio.page.click('[data-test=nav-train]')
+  await studio.page.waitForSelector('[data-test=runs-empty]')
+  return studio
+}
+
 describe('training in the browser', () => {
   it('starts a small run with one click, shows live curves, and lists the finished run', async () => {
-    const dir = tempProjectDir()
-    const p = createProject(dir, { classes: [...EMOTION7] })
-    await importDemo(p, { images: 140, seed: 4, labelNoise: 0, imbalance: 1, environments: { studio: 1 } })
-    p.close()
-    studio = await startStudio({ project: dir, height: 900 })
-    const { page, server } = studio
-    await page.goto(server.url)
-    await page.click('[data-test=nav-train]')
-    await page.waitForSelector('[data-test=runs-empty]')
+    const { page, session, problems } = await trainViewOn(140, 900)
     // the raw-pixel baseline keeps this test fast; the backbone choice is the only change
     await page.click('.advanced summary')
     await page.selectOption('[data-test=train-backbone]', 'pixels')
@@ -49,21 +54,13 @@ describe('training in the browser', () => {
     expect(await page.evaluate(() => (window as unknown as { sawLive?: boolean }).sawLive)).toBe(true)
     expect(await page.$('[data-test=train-error]')).toBeNull()
     await page.screenshot({ path: shot('31-train-done') })
-    const runs = studio.session.requireProject().db.prepare("SELECT count(*) FROM run_epochs").pluck().get() as number
+    const runs = session.requireProject().db.prepare("SELECT count(*) FROM run_epochs").pluck().get() as number
     expect(runs).toBeGreaterThan(1)
-    expect(studio.problems).toEqual([])
+    expect(problems).toEqual([])
   })
 
   it('runs both stages with live batch progress, marks the stage boundary, and resumes an interrupted run', async () => {
-    const dir = tempProjectDir()
-    const p = createProject(dir, { classes: [...EMOTION7] })
-    await importDemo(p, { images: 84, seed: 4, labelNoise: 0, imbalance: 1, environments: { studio: 1 } })
-    p.close()
-    studio = await startStudio({ project: dir, height: 1100 })
-    const { page, server } = studio
-    await page.goto(server.url)
-    await page.click('[data-test=nav-train]')
-    await page.waitForSelector('[data-test=runs-empty]')
+    const { page, session, problems } = await trainViewOn(84, 1100)
     await page.click('.advanced summary')
     await page.selectOption('[data-test=train-backbone]', 'mobilenetv2-nsfwjs') // the default 'auto' would probe first
     await page.selectOption('[data-test=train-size]', '96')
@@ -90,7 +87,7 @@ describe('training in the browser', () => {
     await page.waitForSelector('[data-test=train-start]', { timeout: 240_000 })
     await page.waitForSelector('[data-test=stage2-summary]')
     expect(await page.textContent('[data-test=stage2-summary]')).toMatch(/top 2 blocks .*cached boundary activations/)
-    const db = studio.session.requireProject().db
+    const db = session.requireProject().db
     const stages = db.prepare('SELECT DISTINCT stage FROM run_epochs ORDER BY stage').pluck().all()
     expect(stages).toEqual([1, 2])
     expect(db.prepare('SELECT count(*) FROM run_predictions').pluck().get()).toBeGreaterThan(0)
@@ -108,20 +105,12 @@ describe('training in the browser', () => {
     await page.waitForFunction(() => !document.querySelector('[data-test=train-resume]'))
     expect(db.prepare('SELECT status FROM runs WHERE id = 1').pluck().get()).toBe('completed')
     expect(await page.$('[data-test=train-error]')).toBeNull()
-    expect(studio.problems).toEqual([])
+    expect(problems).toEqual([])
   }, 600_000)
 
   it('one click on a small project probes the backbones, trains the winner and shows the ranking', async () => {
-    const dir = tempProjectDir()
-    const p = createProject(dir, { classes: [...EMOTION7] })
     // few images keep the probe (every ready backbone on the training images) to seconds
-    await importDemo(p, { images: 42, seed: 4, labelNoise: 0, imbalance: 1, environments: { studio: 1 } })
-    p.close()
-    studio = await startStudio({ project: dir, height: 1100 })
-    const { page, server } = studio
-    await page.goto(server.url)
-    await page.click('[data-test=nav-train]')
-    await page.waitForSelector('[data-test=runs-empty]')
+    const { page, session, problems } = await trainViewOn(42, 1100)
     expect(await page.textContent('[data-test=train-status]')).toContain('the best backbone by a quick linear probe')
     await page.evaluate(() => {
       const w = window as unknown as { probeText?: string }
@@ -139,7 +128,7 @@ describe('training in the browser', () => {
     await page.waitForSelector('[data-test=train-start]', { timeout: 240_000 })
     await page.waitForSelector('[data-test=probe-ranking]')
     expect(await page.evaluate(() => (window as unknown as { probeText?: string }).probeText)).toMatch(/probing backbones: \S+ \(\d of \d\)/)
-    const db = studio.session.requireProject().db
+    const db = session.requireProject().db
     const run = db.prepare('SELECT status, backbone, config FROM runs WHERE id = 1').get() as { status: string; backbone: string; config: string }
     expect(run.status).toBe('completed')
     const probe = (JSON.parse(run.config) as { probe: { best: string; ranking: { backbone: string; error?: string }[] } }).probe
@@ -150,6 +139,6 @@ describe('training in the browser', () => {
     expect(await page.textContent('[data-test=runs] tbody tr')).toContain(probe.best)
     expect(await page.$('[data-test=train-error]')).toBeNull()
     await page.screenshot({ path: shot('35-train-probe-ranking'), fullPage: true })
-    expect(studio.problems).toEqual([])
+    expect(problems).toEqual([])
   }, 300_000)
 })
