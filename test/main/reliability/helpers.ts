@@ -67,14 +67,16 @@ export function integrity(db: Db): string {
   return (db.prepare('PRAGMA integrity_check').pluck().all() as string[]).join('; ')
 }
 
-/** Every file under dir, relative. */
+/**
+ * Every file under dir, relative. The entry types come with the listing (no stat afterwards), so
+ * a temporary renamed by a running import between listing and looking is not an error.
+ */
 export function filesUnder(dir: string): string[] {
   const out: string[] = []
   const walk = (d: string, rel: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name)
-      if (statSync(p).isDirectory()) walk(p, `${rel}${name}/`)
-      else out.push(`${rel}${name}`)
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`)
+      else out.push(`${rel}${e.name}`)
     }
   }
   walk(dir, '')
