@@ -149,38 +149,77 @@ export function fleissKappa(ratings: Rating[]): FleissResult {
  *   alpha_c = 1 - (n - 1) * (n_c - o_cc) / (n_c * (n - n_c)),
  * so per-class values come from the same matrix without re-tabulating.
  */
-function alphaFromTable(table: Table, labels: number[]): AlphaResult {
-  const diag = new Map<number, number>()
-  const margin = new Map<number, number>()
-  let units = 0
-  let n = 0
-  for (const byRater of table.values()) {
-    const m = byRater.size
-    // A lone rating has nobody to agree or disagree with, so it is not pairable.
-    if (m < 2) continue
-    units++
-    n += m
-    for (const [label, c] of countLabels(byRater.values())) {
-      margin.set(label, (margin.get(label) ?? 0) + c)
-      // Each of the c(c-1) ordered same-label pairs weighs 1/(m-1), so each value counts once.
-      diag.set(label, (diag.get(label) ?? 0) + (c * (c - 1)) / (m - 1))
-    }
+/**
+ * Krippendorff's alpha as sums over items, so an item can be added or taken away again (the
+ * dashboard keeps them between writes, insights/live.ts). Kept as integers: per label, its
+ * pairable values (margin) and, per item size m, its same-label ordered pairs c(c-1), which weigh
+ * 1/(m-1) each. Whole numbers add and subtract exactly, so kept sums equal a fresh pass.
+ */
+export interface AlphaSums {
+  units: number
+  n: number
+  margin: Map<number, number>
+  /** label -> item size m -> same-label ordered pairs */
+  pairs: Map<number, Map<number, number>>
+}
+
+export function emptyAlphaSums(): AlphaSums {
+  return { units: 0, n: 0, margin: new Map(), pairs: new Map() }
+}
+
+/** Adds (sign 1) or takes away (sign -1) one item's labels, one per rater; a lone label is not pairable. */
+export function addAlphaItem(sums: AlphaSums, labels: Iterable<number>, sign: 1 | -1 = 1): void {
+  const counts = countLabels(labels)
+  let m = 0
+  for (const c of counts.values()) m += c
+  if (m < 2) return
+  sums.units += sign
+  sums.n += sign * m
+  for (const [label, c] of counts) {
+    sums.margin.set(label, (sums.margin.get(label) ?? 0) + sign * c)
+    const byM = sums.pairs.get(label) ?? sums.pairs.set(label, new Map()).get(label)!
+    byM.set(m, (byM.get(m) ?? 0) + sign * c * (c - 1))
   }
+}
 
+/** The labels with pairable values in the sums, ascending. */
+export function alphaLabels(sums: AlphaSums): number[] {
+  return [...sums.margin].filter(([, c]) => c > 0).map(([l]) => l).sort((a, b) => a - b)
+}
+
+export function alphaFromSums(sums: AlphaSums, labels: number[]): AlphaResult {
+  const { n } = sums
+  // Summed in a fixed order (labels, then sizes ascending), so the same sums give the same bits.
+  const diag = new Map<number, number>()
   let diagSum = 0
-  for (const v of diag.values()) diagSum += v
   let marginSq = 0
-  for (const v of margin.values()) marginSq += v * v
+  let present = 0
+  for (const label of [...sums.margin.keys()].sort((a, b) => a - b)) {
+    const nc = sums.margin.get(label)!
+    if (nc === 0) continue
+    present++
+    marginSq += nc * nc
+    let d = 0
+    const byM = sums.pairs.get(label)!
+    for (const m of [...byM.keys()].sort((a, b) => a - b)) d += byM.get(m)! / (m - 1)
+    diag.set(label, d)
+    diagSum += d
+  }
   // Expected disagreement vanishes when only one label occurs among pairable values.
-  const alpha = margin.size < 2 ? null : 1 - ((n - 1) * (n - diagSum)) / (n * n - marginSq)
-
+  const alpha = present < 2 ? null : 1 - ((n - 1) * (n - diagSum)) / (n * n - marginSq)
   const perClass = labels.map((label): PerClass => {
-    const nc = margin.get(label) ?? 0
+    const nc = sums.margin.get(label) ?? 0
     if (nc === 0 || nc === n) return { label, value: null }
     const occ = diag.get(label) ?? 0
     return { label, value: 1 - ((n - 1) * (nc - occ)) / (nc * (n - nc)) }
   })
-  return { alpha, perClass, items: units, pairable: n }
+  return { alpha, perClass, items: sums.units, pairable: n }
+}
+
+function alphaFromTable(table: Table, labels: number[]): AlphaResult {
+  const sums = emptyAlphaSums()
+  for (const byRater of table.values()) addAlphaItem(sums, byRater.values())
+  return alphaFromSums(sums, labels)
 }
 
 /** Krippendorff's alpha, nominal level; items with fewer than two ratings are ignored. */

@@ -3,10 +3,11 @@
 // group beside the data it trained on. Every figure is an SQL aggregate (see composition.ts).
 import type { Db } from '../../db/connection'
 import { classWeights, DEFAULT_BETA } from '../../training/class-weights'
-import { krippendorffAlpha } from '../agreement'
+import { alphaFromSums, alphaLabels } from '../agreement'
 import { NONE, type AccuracyCell, type AnnotatorInsight, type ClassBalance, type DashboardData, type RunInsight, type SplitInsight, type SplitPartInsight } from '../../../shared/insights'
 import { untilWrite } from './cache'
-import { ACTIVE, activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, scanImages, type ActiveClass, type Combo, type ScanRow } from './composition'
+import { activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, type ActiveClass, type Combo, type ScanRow } from './composition'
+import { liveAgreement, liveScan, perVersion } from './live'
 
 interface LatestSplit {
   runId: number
@@ -14,10 +15,21 @@ interface LatestSplit {
   config: string
 }
 
+/** The newest run's split: the one the dashboard shows and counts images against. */
+export function latestSplit(db: Db): LatestSplit | undefined {
+  return db.prepare('SELECT id AS runId, split_id AS splitId, config FROM runs WHERE split_id IS NOT NULL ORDER BY id DESC LIMIT 1').get() as LatestSplit | undefined
+}
+
+/** Every image once, grouped by part of the latest split, label, environment, attributes, state. */
+export function currentScan(db: Db): { latest: LatestSplit | undefined; rows: ScanRow[] } {
+  const latest = latestSplit(db)
+  return { latest, rows: liveScan(db, latest?.splitId ?? null) }
+}
+
 /** The figures, recomputed only after something wrote to the database (cache.ts). */
 export const dashboard = untilWrite(computeDashboard)
 
-function computeDashboard(db: Db): DashboardData {
+export function computeDashboard(db: Db): DashboardData {
   const timings: Record<string, number> = {}
   const timed = <T>(name: string, work: () => T): T => {
     const t = performance.now()
@@ -27,8 +39,7 @@ function computeDashboard(db: Db): DashboardData {
   }
   const started = performance.now()
   const classes = activeClasses(db)
-  const latest = db.prepare('SELECT id AS runId, split_id AS splitId, config FROM runs WHERE split_id IS NOT NULL ORDER BY id DESC LIMIT 1').get() as LatestSplit | undefined
-  const rows = timed('scan', () => scanImages(db, latest?.splitId ?? null))
+  const { latest, rows } = timed('scan', () => currentScan(db))
   const combos = labeledCombos(rows, classes)
   const byEnv = heatmap('environment', classes, combos, (c) => c.environment)
   const bySubgroup = attributeNames(combos).map((name) => heatmap(name, classes, combos, (c) => c.attributes[name] ?? NONE))
@@ -102,16 +113,7 @@ function splitInsight(db: Db, latest: LatestSplit, rows: ScanRow[]): SplitInsigh
       group[v] = (group[v] ?? 0) + r.n
     }
   }
-  // One row per subject with the parts it appears in: subjects per part and those in several.
-  // Walking images_subject (covering: subject and rowid) hands SQLite the rows already grouped.
-  const subjects = db
-    .prepare(
-      `SELECT group_concat(DISTINCT a.part) AS parts FROM images i INDEXED BY images_subject
-       JOIN split_assignments a ON a.split_id = ? AND a.image_id = i.id
-       WHERE i.subject_id IS NOT NULL AND i.subject_id <> '' GROUP BY i.subject_id`
-    )
-    .pluck()
-    .all(latest.splitId) as string[]
+  const subjects = subjectParts(db, String(latest.splitId), () => partsOfSubjects(db, latest.splitId))
   let shared = 0
   for (const list of subjects) {
     const names = list.split(',')
@@ -132,33 +134,34 @@ function splitInsight(db: Db, latest: LatestSplit, rows: ScanRow[]): SplitInsigh
   }
 }
 
+const subjectParts = perVersion<string[]>('subjects')
+
+/**
+ * One row per subject with the parts of the split it appears in: subjects per part and those in
+ * several. Walking images_subject (covering: subject and rowid) hands SQLite the rows already
+ * grouped. Labels do not change it, so it is kept until an image, subject or the split changes.
+ */
+function partsOfSubjects(db: Db, splitId: number): string[] {
+  return db
+    .prepare(
+      `SELECT group_concat(DISTINCT a.part) AS parts FROM images i INDEXED BY images_subject
+       JOIN split_assignments a ON a.split_id = ? AND a.image_id = i.id
+       WHERE i.subject_id IS NOT NULL AND i.subject_id <> '' GROUP BY i.subject_id`
+    )
+    .pluck()
+    .all(splitId) as string[]
+}
+
 // ---- annotators ----
 
 function annotators(db: Db, classes: ActiveClass[]): AnnotatorInsight {
-  const list = db
-    // Every label each annotator gave, changes included (a cleared label is not one): one pass, no history replay.
-    .prepare(`SELECT annotator AS name, count(*) AS labels FROM annotations WHERE class_id IS NOT NULL GROUP BY annotator ORDER BY labels DESC, annotator`)
-    .all() as { name: string; labels: number }[]
-  // Agreement needs two opinions on an image: image_labels.votes counts the current labels of each
-  // image, so those images are found without the history, and only their labels are read.
-  const multiIds = db.prepare('SELECT image_id FROM image_labels WHERE votes > 1').pluck().all() as number[]
-  const ratings = multiIds.length
-    ? (db
-        .prepare(
-          `SELECT a.image_id AS item, a.annotator AS rater, a.class_id AS label FROM annotations a
-           JOIN (SELECT max(id) AS id FROM annotations WHERE image_id IN (SELECT value FROM json_each(?)) GROUP BY image_id, annotator) latest ON latest.id = a.id
-           JOIN images i ON i.id = a.image_id
-           WHERE a.class_id IS NOT NULL AND ${ACTIVE}`
-        )
-        .all(JSON.stringify(multiIds)) as { item: number; rater: string; label: number }[])
-    : []
-  const multi = new Map<number, number>()
-  for (const r of ratings) multi.set(r.item, (multi.get(r.item) ?? 0) + 1)
-  const multiRated = [...multi.values()].filter((n) => n > 1).length
-  const alpha = multiRated ? krippendorffAlpha(ratings) : null
+  // Both kept current between writes by live.ts: the images two or more annotators labeled with
+  // Krippendorff's sums over them, and the labels each annotator gave.
+  const { multiRated, sums, annotators } = liveAgreement(db)
+  const alpha = multiRated ? alphaFromSums(sums, alphaLabels(sums)) : null
   const perClass = new Map((alpha?.perClass ?? []).map((p) => [p.label, p.value]))
   return {
-    annotators: list,
+    annotators,
     multiRated,
     alpha: alpha?.alpha ?? null,
     perClass: classes.map((c) => ({ classId: c.id, alpha: perClass.has(c.id) ? perClass.get(c.id)! : null }))
@@ -187,7 +190,19 @@ export function runRecall(db: Db, runId: number, classNames: string[]): RunInsig
   return rows.map((r) => ({ name: classNames[r.label] ?? `class ${r.label}`, evaluated: r.n, recall: r.hit / r.n }))
 }
 
-function latestRunAccuracy(db: Db, scanned: { splitId: number; rows: ScanRow[] } | null): RunInsight | null {
+interface RunQueries {
+  run: { id: number; config: string; splitId: number | null }
+  rows: { environment: string | null; attributes: string; n: number; hit: number }[]
+  /** The run's training images per group, when its split is not the one scanned. */
+  train: { environment: string | null; attributes: string; n: number }[] | null
+  classNames: string[]
+  perClass: RunInsight['perClass']
+}
+
+const runQueries = perVersion<RunQueries | null>('runs')
+
+/** What the run part reads from SQL; kept until a run, a prediction or an image's groups change. */
+function readRunQueries(db: Db, scannedSplitId: number | null): RunQueries | null {
   const run = latestPredictedRun(db)
   if (!run) return null
   const rows = db
@@ -196,20 +211,29 @@ function latestRunAccuracy(db: Db, scanned: { splitId: number; rows: ScanRow[] }
        FROM run_predictions p JOIN images i ON i.id = p.image_id
        WHERE p.run_id = ? AND p.part = 'validation' AND p.label IS NOT NULL GROUP BY i.environment, i.attributes`
     )
-    .all(run.id) as { environment: string | null; attributes: string; n: number; hit: number }[]
-  // The run's training images per group; when its split is the one just scanned, already counted.
-  const train = scanned && run.splitId === scanned.splitId
-    ? scanned.rows.filter((r) => r.part === 'train')
-    : run.splitId
-    ? (db
-        .prepare(
-          `SELECT i.environment AS environment, i.attributes AS attributes, count(*) AS n
-           FROM split_assignments a JOIN images i ON i.id = a.image_id WHERE a.split_id = ? AND a.part = 'train'
-           GROUP BY i.environment, i.attributes`
-        )
-        .all(run.splitId) as { environment: string | null; attributes: string; n: number }[])
-    : []
+    .all(run.id) as RunQueries['rows']
+  const train =
+    run.splitId === null
+      ? []
+      : run.splitId === scannedSplitId
+      ? null
+      : (db
+          .prepare(
+            `SELECT i.environment AS environment, i.attributes AS attributes, count(*) AS n
+             FROM split_assignments a JOIN images i ON i.id = a.image_id WHERE a.split_id = ? AND a.part = 'train'
+             GROUP BY i.environment, i.attributes`
+          )
+          .all(run.splitId) as { environment: string | null; attributes: string; n: number }[])
   const classNames = ((JSON.parse(run.config) as { classes?: { name: string }[] }).classes ?? []).map((c) => c.name)
+  return { run, rows, train, classNames, perClass: runRecall(db, run.id, classNames) }
+}
+
+function latestRunAccuracy(db: Db, scanned: { splitId: number; rows: ScanRow[] } | null): RunInsight | null {
+  const q = runQueries(db, String(scanned?.splitId ?? null), () => readRunQueries(db, scanned?.splitId ?? null))
+  if (!q) return null
+  const { run, rows, classNames } = q
+  // The run's training images per group; when its split is the one just scanned, already counted.
+  const train = q.train ?? scanned!.rows.filter((r) => r.part === 'train')
   const evaluated = rows.reduce((a, r) => a + r.n, 0)
   const correct = rows.reduce((a, r) => a + r.hit, 0)
   const cells = (valueOf: (env: string | null, attrs: Record<string, string>) => string | undefined): AccuracyCell[] => {
@@ -233,7 +257,7 @@ function latestRunAccuracy(db: Db, scanned: { splitId: number; rows: ScanRow[] }
     runId: run.id,
     evaluated,
     accuracy: evaluated ? correct / evaluated : 0,
-    perClass: runRecall(db, run.id, classNames),
+    perClass: q.perClass,
     perEnvironment: cells((env) => env || NONE),
     perSubgroup: attrs.map((a) => ({ attribute: a, cells: cells((_, at) => at[a]) }))
   }

@@ -3,8 +3,8 @@
 import type { Db } from '../../db/connection'
 import { NONE } from '../../../shared/insights'
 import { untilWrite } from './cache'
-import { ACTIVE, activeClasses, labeledCombos, scanImages, type ActiveClass } from './composition'
-import { classCounts, latestPredictedRun, runRecall } from './dashboard'
+import { ACTIVE, activeClasses, labeledCombos, type ActiveClass } from './composition'
+import { classCounts, currentScan, latestPredictedRun, runRecall } from './dashboard'
 
 export interface ImageSize {
   width: number
@@ -44,7 +44,8 @@ export const gatherFacts = untilWrite(readFacts)
 
 function readFacts(db: Db): Facts {
   const classes = activeClasses(db)
-  const combos = labeledCombos(scanImages(db, null), classes)
+  // the dashboard's pass, kept current between writes (live.ts); parts of a split are summed away
+  const combos = labeledCombos(currentScan(db).rows, classes)
   const counts = classCounts(classes, combos)
   const environments: Record<string, number> = {}
   for (const c of combos) environments[c.environment] = (environments[c.environment] ?? 0) + c.n
