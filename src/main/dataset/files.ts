@@ -5,25 +5,32 @@ import { dirname, join } from 'node:path'
 
 /** Written beside the target and renamed into place, so a crash never leaves half a file. */
 export function writeFileAtomic(file: string, data: Buffer | string): void {
-  mkdirSync(dirname(file), { recursive: true })
+  const dir = dirname(file)
+  if (!madeDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true })
+    madeDirs.add(dir)
+  }
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`
   try {
     writeFileSync(tmp, data)
     renameSync(tmp, file)
   } catch (err) {
     rmSync(tmp, { force: true })
+    // The folder may have been removed since it was made (a deleted project re-created).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && madeDirs.delete(dir)) return writeFileAtomic(file, data)
     throw err
   }
 }
+
+/** Folders this process has made; a write into one skips the mkdir. */
+const madeDirs = new Set<string>()
 
 /** Thumbnails are keyed by content, so the same image never gets two. */
 export function thumbnailPath(projectDir: string, sha256: string): string {
   return join(projectDir, 'thumbs', sha256.slice(0, 2), `${sha256}.webp`)
 }
 
-const madeDirs = new Set<string>()
-
-/** The same, off the main thread: for the many small files of an import. */
+/** The same, off the main thread: for larger files (the images a FER2013 import stores). */
 export async function writeFileAtomicAsync(file: string, data: Buffer | string): Promise<void> {
   const dir = dirname(file)
   if (!madeDirs.has(dir)) {
@@ -37,7 +44,7 @@ export async function writeFileAtomicAsync(file: string, data: Buffer | string):
   } catch (err) {
     await rm(tmp, { force: true })
     // The folder may have been removed since it was made (a deleted project re-created).
-    madeDirs.delete(dir)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && madeDirs.delete(dir)) return writeFileAtomicAsync(file, data)
     throw err
   }
 }

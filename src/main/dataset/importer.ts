@@ -11,6 +11,7 @@ import { audit } from '../db/repos/meta'
 import type { Project } from '../project/project'
 import { analyseImage, ImageError, type AnalysedImage } from './decode'
 import { thumbnailPath, writeFileAtomicAsync } from './files'
+import { thumbWriter, type ThumbWriter } from './thumb-writer'
 import { fer2013Source } from './sources/fer2013'
 import { folderSource, type FolderLayout } from './sources/folder'
 import { manifestSource } from './sources/manifest'
@@ -33,6 +34,8 @@ export interface ImportOptions {
   concurrency?: number
   /** Images committed per transaction. */
   batchSize?: number
+  /** Where thumbnails are written; a thread of its own (thumb-writer.ts) unless a test says otherwise. */
+  thumbnails?: ThumbWriter
 }
 
 export type { ImportReport }
@@ -195,7 +198,7 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     }
     // Both files are keyed by content: one left over from a crash is simply overwritten.
     const thumb = thumbnailPath(project.dir, sha256)
-    await writeFileAtomicAsync(thumb, image.thumbnail).catch((err) => Promise.reject(diskError(err, thumb)))
+    await writer.write(thumb, image.thumbnail).catch((err) => Promise.reject(diskError(err, thumb)))
     let storedPath: string | null = null
     if (item.bytes) {
       storedPath = join('images', item.storeIn ?? 'stored', `${sha256}.${EXT[image.format] ?? 'bin'}`)
@@ -210,6 +213,7 @@ export async function runImport(project: Project, source: ImportSource & { ignor
 
   const running = new Set<Promise<void>>()
   let failure: unknown = null
+  const writer = opts.thumbnails ?? thumbWriter()
   try {
     for await (const entry of source.entries) {
       if (opts.signal?.aborted) {
@@ -236,6 +240,7 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     }
   } finally {
     await Promise.all(running)
+    if (!opts.thumbnails) await writer.close()
     flush()
   }
   if (failure) throw failure

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
@@ -50,6 +50,21 @@ describe('folder import', () => {
     expect(labelOf(p, 'sad/img0.jpeg')).toBe('sad')
     expect(labelOf(p, 'loose.png')).toBeNull()
     p.close()
+  })
+
+  it('imports into a project deleted and made again at the same path in the same process', async () => {
+    const root = tempDir()
+    const src = join(root, 'src')
+    for (let i = 0; i < 3; i++) put(join(src, 'happy', `r${i}.png`), await picture(200 + i))
+    for (let round = 0; round < 2; round++) {
+      rmSync(join(root, 'p'), { recursive: true, force: true })
+      const p = createProject(join(root, 'p'))
+      // the second time, the thumbnail folders this process made before are gone
+      const r = await importPath(p, src)
+      expect([round, r.added, r.skipped]).toEqual([round, 3, []])
+      for (const img of listImages(p.db)) expect(existsSync(thumbnailPath(p.dir, img.sha256))).toBe(true)
+      p.close()
+    }
   })
 
   it('honours EXIF orientation for size and thumbnail', async () => {

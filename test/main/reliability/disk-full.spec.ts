@@ -2,22 +2,9 @@
 // set with `ulimit -f`, no root needed) makes the kernel refuse writes past 16 KiB with EFBIG,
 // as a full disk refuses them with ENOSPC. The error is clear and nothing is corrupted.
 import { join } from 'node:path'
-import { describe, expect, it, vi } from 'vitest'
-
-/** How many more thumbnails fit on the "disk"; the next one is written half-way and fails with ENOSPC. */
-const disk = vi.hoisted(() => ({ thumbsLeft: Infinity }))
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>()
-  const writeFile: typeof real.writeFile = async (file, data, opts) => {
-    if (String(file).includes('/thumbs/') && Buffer.isBuffer(data) && disk.thumbsLeft-- <= 0) {
-      await real.writeFile(file, data.subarray(0, data.length >> 1), opts)
-      throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC', errno: -28, syscall: 'write' })
-    }
-    return real.writeFile(file, data, opts)
-  }
-  return { ...real, default: { ...real, writeFile }, writeFile }
-})
+import { describe, expect, it } from 'vitest'
 import { importPath } from '../../../src/main/dataset/importer'
+import { thumbWriter } from '../../../src/main/dataset/thumb-writer'
 import { openProject } from '../../../src/main/project/project'
 import { picture, put } from '../../helpers/images'
 import { tempDir } from '../../helpers/tmp'
@@ -57,11 +44,19 @@ describe('disk full while writing a thumbnail', () => {
     const root = tempDir()
     const { p, dir, before } = await projectWithWork(root)
     for (let i = 0; i < 10; i++) put(join(root, 'src', 'happy', `i${i}.png`), await picture(420 + i))
-    disk.thumbsLeft = 4
-    await expect(importPath(p, join(root, 'src'), { concurrency: 1 })).rejects.toThrow(
+    // The real writer thread for four thumbnails, then a disk that refuses the fifth the way a
+    // full one does (the writer's own clean-up of a failed write is in thumb-writer.spec.ts).
+    const real = thumbWriter()
+    let left = 4
+    const full = {
+      write: (file: string, data: Uint8Array) =>
+        left-- > 0 ? real.write(file, data) : Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' })),
+      close: () => real.close()
+    }
+    await expect(importPath(p, join(root, 'src'), { concurrency: 1, thumbnails: full })).rejects.toThrow(
       /disk is full or the file is too large \(ENOSPC\): cannot write .*\/thumbs\/[0-9a-f]{2}\/[0-9a-f]{64}\.webp/
     )
-    disk.thumbsLeft = Infinity
+    await real.close()
     expect(integrity(p.db)).toBe('ok')
     expect(workSnapshot(p)).toEqual(before)
     const { tmp } = await checkThumbnails(dir, p.db)
