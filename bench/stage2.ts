@@ -7,8 +7,8 @@
 //  4. on a demo project: validation accuracy of head-only vs staged vs full fine-tuning with the
 //     same stage-2 time budget, and of a studio-only model on webcam images;
 //  peak RSS and the main thread's event-loop delay p99 while runs train in their worker.
-// Run: node bin/run-ts.mjs bench/stage2.ts [--quick] [--no-borrowed] [--no-demo] [--images N] [--budget S]
-// Writes bench/results/stage2.json. Never fails: errors are reported in the table.
+// Run: node bin/run-ts.mjs bench/stage2.ts [--quick] [--no-borrowed] [--no-demo | --demo-only] [--images N] [--budget S]
+// Writes bench/results/stage2.json (--demo-only: only part 4, to bench/results/stage2-demo.json). Never fails: errors are reported in the table.
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -144,7 +144,26 @@ async function attempt<T>(label: string, fn: () => Promise<T>): Promise<T | Row>
   }
 }
 
+/** Part 4 alone: the long comparison, kept in a file of its own so the quick figures can be redone apart. */
+async function demoOnly(): Promise<void> {
+  const load: { before: number; after?: number } = { before: loadavg()[0] }
+  const backend = await initBackend(['wasm'])
+  const started = performance.now()
+  const demo = await attempt('demo', demoAccuracy)
+  load.after = loadavg()[0]
+  const rows = Array.isArray(demo) ? demo : [demo]
+  const md =
+    `Demo project (${demoImages} images, seed 3, ${quick ? 96 : 128} px, MobileNetV2 from nsfwjs), stage 2 budget ${budgetS} s each:\n\n` +
+    table(
+      ['run', 'status', 'val acc', 'stage 1 alone', 'webcam acc', 'stage-2 path', 'unfrozen', 's', 'event-loop p99 ms'],
+      rows.map((d) => [String(d.run), String(d.status ?? d.error), pct(d.valAccuracy), pct(d.stage1Only), pct(d.webcamAccuracy), String(d.stage2Path), String(d.unfrozen), String(d.seconds), String(d.eventLoopP99Ms)])
+    ) +
+    `\n\n${((performance.now() - started) / 60000).toFixed(0)} min in all; peak RSS ${peakRssMiB().toFixed(0)} MiB; load average ${load.before.toFixed(1)} before, ${(load.after ?? 0).toFixed(1)} after (2 cores).`
+  writeResult('stage2-demo', { quick, images: demoImages, budgetS, backend, load, demo: rows, peakRssMiB: peakRssMiB() }, md)
+}
+
 async function main(): Promise<void> {
+  if (flag('demo-only')) return demoOnly()
   const load: { before: number; after?: number } = { before: loadavg()[0] }
   const backend = await initBackend(['wasm'])
   console.log(`backend ${backend.name}, simd ${backend.simd}, load ${load.before.toFixed(2)}`)

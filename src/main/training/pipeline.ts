@@ -16,7 +16,7 @@ import type { BatchProgress, PlannedImage, Prediction, RunSummary, Stage2Summary
 import { loadPixels } from './preprocess'
 import { saveRunModel } from './artifacts'
 import { evaluateSet, trainStage1, type EmbeddedSet, type EpochMetrics } from './stage1'
-import { BACKBONE_RATE, bottomModel, cachedSource, chooseCut, fullSource, trainStage2, usesCache, type BoundarySource, type Stage2State } from './stage2'
+import { BACKBONE_RATE, BackendLost, bottomModel, cachedSource, chooseCut, fullSource, trainStage2, usesCache, type BoundarySource, type Stage2State } from './stage2'
 
 type Emit = (e: TrainerEvent) => void
 
@@ -165,6 +165,8 @@ async function stage2(
       signal,
       resume,
       failBatchAbove: plan.faults?.failBatchAbove,
+      exhaustMemoryAbove: plan.faults?.exhaustMemoryAbove,
+      loseBackendAbove: plan.faults?.loseBackendAbove,
       onEpoch: (metrics) => emit({ type: 'epochEnd', metrics }),
       onBatch: (p) => report({ stage: 2, ...p }),
       onBatchSize: (batchSize) => writeFileSync(join(checkpointDir(plan.runDir), BATCH_HINT), JSON.stringify({ batchSize })),
@@ -299,8 +301,14 @@ export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSign
     writeFileSync(join(plan.runDir, 'metrics.json'), JSON.stringify({ summary, history, classes: plan.classes }, null, 2))
     emit({ type: 'runEnd', status: 'completed', summary, predictions: scored?.predictions ?? [] })
   } catch (err) {
-    emit({ type: 'runEnd', status: 'failed', error: err instanceof Error ? err.message : String(err) })
+    emit({ type: 'runEnd', status: 'failed', error: err instanceof Error ? err.message : String(err), ...(err instanceof BackendLost ? { restartAtBatch: err.batchSize } : {}) })
   } finally {
-    for (const m of disposables) m.dispose()
+    for (const m of disposables) {
+      try {
+        m.dispose()
+      } catch {
+        // a backend that died of memory cannot free anything; the worker ends with it
+      }
+    }
   }
 }

@@ -47,7 +47,7 @@ export interface TrainPlan {
   /** Threads that compute embeddings (default: one per core). */
   embedWorkers?: number
   /** Fault injection for tests only. */
-  faults?: { failBatchAbove?: number }
+  faults?: { failBatchAbove?: number; exhaustMemoryAbove?: number; loseBackendAbove?: number }
 }
 
 export interface Stage2Summary {
@@ -105,6 +105,6 @@ export type TrainerEvent =
   | { type: 'batchEnd'; progress: BatchProgress }
   | { type: 'epochEnd'; metrics: EpochMetrics }
   | { type: 'stageEnd'; stage: number }
-  | { type: 'runEnd'; status: 'completed' | 'cancelled' | 'failed'; summary?: RunSummary; error?: string; predictions?: Prediction[] }
+  | { type: 'runEnd'; status: 'completed' | 'cancelled' | 'failed'; summary?: RunSummary; error?: string; predictions?: Prediction[]; /** The backend died of memory: a fresh worker can resume at this batch size. */ restartAtBatch?: number }
 
 export type WorkerCommand = { type: 'start'; plan: TrainPlan } | { type: 'cancel' }

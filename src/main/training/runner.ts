@@ -363,8 +363,15 @@ function savePredictions(project: Project, runId: number, images: PlannedImage[]
   for (const p of predictions) insert.run(runId, p.imageId, part.get(p.imageId) ?? 'other', p.label, p.predicted, JSON.stringify(p.probs))
 }
 
-/** Starts the worker on a plan and records what it reports until the run ends, one way or another. */
-function launch(project: Project, plan: TrainPlan, warnings: string[], hooks: RunHooks): Promise<RunOutcome> {
+/** Fresh workers a run may be given after its backend died of memory (each halves the batch). */
+const MAX_MEMORY_RESTARTS = 5
+
+/**
+ * Starts the worker on a plan and records what it reports until the run ends, one way or another.
+ * A wasm module that runs out of memory aborts and cannot be used again; such a run continues in a
+ * fresh worker from its last checkpoint at the halved batch size, instead of failing.
+ */
+function launch(project: Project, plan: TrainPlan, warnings: string[], hooks: RunHooks, restarts = 0): Promise<RunOutcome> {
   const { runId } = plan
   const delay = monitorEventLoopDelay({ resolution: 10 })
   delay.enable()
@@ -392,6 +399,15 @@ function launch(project: Project, plan: TrainPlan, warnings: string[], hooks: Ru
       if (e.type === 'epochEnd') {
         const m = e.metrics
         recordEpoch(project.db, runId, { stage: m.stage, epoch: m.epoch, loss: m.loss, accuracy: m.accuracy, valLoss: m.valLoss, valAccuracy: m.valAccuracy, imagesPerSecond: m.imagesPerSecond, durationMs: m.ms })
+      }
+      if (e.type === 'runEnd' && e.status === 'failed' && e.restartAtBatch !== undefined && restarts < MAX_MEMORY_RESTARTS && !hooks.signal?.aborted) {
+        ended = true
+        delay.disable()
+        hooks.signal?.removeEventListener('abort', onAbort)
+        const note = `the training backend ran out of memory; the run went on in a fresh worker from its last checkpoint with batch size ${e.restartAtBatch}`
+        hooks.onEvent?.({ type: 'stageBegin', stage: 2, description: note })
+        void worker.terminate().then(() => resolve(launch(project, { ...plan, resume: true }, [...warnings, note], hooks, restarts + 1)))
+        return
       }
       hooks.onEvent?.(e)
       if (e.type === 'runEnd') finish({ status: e.status, summary: e.summary, error: e.error }, e.predictions)

@@ -184,10 +184,14 @@ export function usesCache(augment: AugmentConfig): boolean {
   return cacheCovers(augment)
 }
 
-/** Recognises the ways tfjs / wasm report running out of memory. */
+/**
+ * Recognises the ways tfjs / wasm report running out of memory. When the wasm heap cannot grow,
+ * malloc's failure surfaces as a view past the end of the heap ("Invalid typed array length" in a
+ * worker thread, "memory access out of bounds" on the main thread), then the module aborts.
+ */
 export function isOutOfMemory(err: unknown): boolean {
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err)
-  return /out of memory|could not allocate|cannot enlarge memory|allocation failed|Aborted\(|WebAssembly\.Memory|OOM/i.test(text)
+  return /out of memory|could not allocate|cannot enlarge memory|allocation failed|Aborted\(|WebAssembly\.Memory|OOM|Invalid typed array length|memory access out of bounds/i.test(text)
 }
 
 export interface Stage2State {
@@ -211,6 +215,21 @@ export interface Stage2Hooks {
   onBatchSize?: (batchSize: number) => void
   /** Fault injection for tests: a batch larger than this throws an out-of-memory error. */
   failBatchAbove?: number
+  /** Fault injection for tests: a batch larger than this really exhausts the wasm heap (4 GiB). */
+  exhaustMemoryAbove?: number
+  /** Fault injection for tests: a batch larger than this runs out of memory and leaves the backend unusable, as an aborted wasm module is. */
+  loseBackendAbove?: number
+}
+
+/**
+ * The backend died of a real out-of-memory (wasm aborts its module when its heap cannot grow):
+ * nothing more can run in this thread. The runner starts a fresh worker that resumes from the
+ * last checkpoint at `batchSize` (runner.ts).
+ */
+export class BackendLost extends Error {
+  constructor(message: string, readonly batchSize: number, options?: ErrorOptions) {
+    super(message, options)
+  }
 }
 
 export interface Stage2Result {
@@ -302,6 +321,8 @@ export async function trainStage2(
     if (moments('optb/').length) await backboneOptimizer.setWeights(moments('optb/'))
   }
   let cancelled = false
+  /** Set by the loseBackendAbove fault: the backend counts as dead from then on. */
+  let lost = false
   const began = performance.now()
   // A resumed run that had already stopped early has nothing left to train.
   let stoppedEarly = state.sinceBest >= cfg.patience
@@ -332,7 +353,7 @@ export async function trainStage2(
             throw new Error(`out of memory even at batch size ${state.batchSize} (the smallest allowed): use a smaller input size or unfreeze fewer blocks`, { cause: err })
           }
           hooks.onBatchSize?.(smaller)
-          checkBackendAlive(err, smaller)
+          checkBackendAlive(err, smaller, lost)
           state.batchSize = smaller
           continue
         }
@@ -387,6 +408,11 @@ export async function trainStage2(
 
   async function step(idx: number[]): Promise<[number, number]> {
     if (hooks.failBatchAbove !== undefined && idx.length > hooks.failBatchAbove) throw new Error(`Out of memory (simulated for a batch of ${idx.length})`)
+    if (hooks.exhaustMemoryAbove !== undefined && idx.length > hooks.exhaustMemoryAbove) exhaustHeap()
+    if (hooks.loseBackendAbove !== undefined && idx.length > hooks.loseBackendAbove) {
+      lost = true
+      throw new Error(`Out of memory (simulated for a batch of ${idx.length}; the backend is left unusable)`)
+    }
     const x = await source.trainBatch(idx, mulberry32(cfg.seed + idx[0] * 31 + idx.length))
     let hits: tf.Tensor | null = null
     try {
@@ -415,12 +441,30 @@ export async function trainStage2(
 }
 
 /** After a real wasm abort the module is unusable: say so plainly instead of failing oddly later. */
-function checkBackendAlive(err: unknown, nextBatch: number): void {
+function checkBackendAlive(err: unknown, nextBatch: number, simulatedLoss = false): void {
   try {
+    if (simulatedLoss) throw new Error('Aborted() (simulated)')
     tf.tidy(() => tf.add(tf.scalar(1), 1)).dataSync()
   } catch {
-    throw new Error(`the ${tf.getBackend()} backend ran out of memory and cannot continue in this process; resume the run to continue from its last checkpoint with batch size ${nextBatch}`, { cause: err })
+    throw new BackendLost(`the ${tf.getBackend()} backend ran out of memory and cannot continue in this process; resume the run to continue from its last checkpoint with batch size ${nextBatch}`, nextBatch, { cause: err })
   }
+}
+
+/** Fills the heap the way a too-large batch would, in 512 MiB tensors, until the backend gives out. */
+function exhaustHeap(): void {
+  const held: tf.Tensor[] = []
+  try {
+    for (let i = 0; i < 32; i++) held.push(tf.fill([256 * 2 ** 20], 1))
+  } finally {
+    for (const t of held) {
+      try {
+        t.dispose()
+      } catch {
+        // an aborted module cannot free; the thread is done with it anyway
+      }
+    }
+  }
+  throw new Error('out of memory: the heap took 32 GiB (not a wasm backend?)')
 }
 
 async function checkpointTensors(vars: tf.Variable[], best: Snapshot, optimizer: tf.Optimizer, backboneOptimizer: tf.Optimizer): Promise<tf.NamedTensorMap> {

@@ -68,6 +68,34 @@ describe('a staged run (head, then top blocks + head)', () => {
     p.close()
   }, 240_000)
 
+  it('survives a real wasm heap exhaustion in stage 2 by halving the batch, and completes', async () => {
+    const p = await demo(96)
+    // Batches above 8 really fill the wasm heap (tfjs tensors of 1 GiB up to its 4 GiB limit) until
+    // an allocation fails, as a too-large batch would; in a worker thread the module survives that.
+    const out = await runTraining(p, { ...SMALL, stage2: { fraction: 0.1, epochs: 2, batchSize: 16 }, faults: { exhaustMemoryAbove: 8 } })
+    expect(out.error).toBeUndefined()
+    expect(out.status).toBe('completed')
+    expect(out.summary!.stage2).toMatchObject({ batchSize: 8 })
+    expect(runEpochs(p.db, out.runId).filter((e) => e.stage === 2).map((e) => e.epoch)).toEqual([1, 2])
+    p.close()
+  }, 300_000)
+
+  it('goes on in a fresh worker at half the batch when running out of memory leaves the backend unusable', async () => {
+    const p = await demo(96)
+    const events: TrainerEvent[] = []
+    const out = await runTraining(p, { ...SMALL, stage2: { fraction: 0.1, epochs: 2, batchSize: 16 }, faults: { loseBackendAbove: 8 } }, { onEvent: (e) => events.push(e) })
+    expect(out.error).toBeUndefined()
+    expect(out.status).toBe('completed')
+    const notes = events.filter((e) => e.type === 'stageBegin').map((e) => (e as { description: string }).description)
+    expect(notes).toContain('the training backend ran out of memory; the run went on in a fresh worker from its last checkpoint with batch size 8')
+    expect(out.warnings).toContain('the training backend ran out of memory; the run went on in a fresh worker from its last checkpoint with batch size 8')
+    expect(out.summary!.stage2).toMatchObject({ batchSize: 8 })
+    expect(out.summary!.resumed).toBe(true)
+    expect(runEpochs(p.db, out.runId).filter((e) => e.stage === 2).map((e) => e.epoch)).toEqual([1, 2])
+    expect(getRun(p.db, out.runId)!.status).toBe('completed')
+    p.close()
+  }, 300_000)
+
   it('cancels during stage 2 and leaves the earlier run intact', async () => {
     const p = await demo(64)
     const first = await runTraining(p, { ...SMALL, stage2: { enabled: false } })
