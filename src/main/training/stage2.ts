@@ -16,6 +16,7 @@ import { augmentPixels, cacheCovers, type AugmentConfig } from './augment'
 import type { Backbone } from './backbones'
 import type { Normalization } from './preprocess'
 import type { EpochMetrics } from './stage1'
+import { headTrainingForward } from './stage1-helper'
 
 export interface Stage2Config {
   /** Share of the backbone's layers above the cut (snapped to the nearest block boundary). */
@@ -420,7 +421,7 @@ export async function trainStage2(
         const y = tf.oneHot(tf.tensor1d(Array.from(idx, (i) => trainLabels[i]), 'int32'), classes).toFloat()
         const w = tf.gather(weightsOf, tf.argMax(y, 1))
         const { value: cost, grads } = tf.variableGrads(() => {
-          const probs = head.apply(topForward(cut, x), { training: true }) as tf.Tensor2D
+          const probs = headTrainingForward(head, topForward(cut, x), cfg.seed * 100_003 + idx[0] * 31 + idx.length + state.epoch * 7919)
           hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')))
           const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))
           return tf.mean(tf.mul(ce, w)) as tf.Scalar

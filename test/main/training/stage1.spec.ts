@@ -107,3 +107,48 @@ describe('stage 1 on embeddings', () => {
     await expect(trainStage1({ views: [], labels: new Int32Array(), dim: 4 }, null, 2, [1, 1], cfg)).rejects.toThrow(/no training images/)
   })
 })
+
+describe('stage 1 on two threads (stage1-helper.ts)', () => {
+  it('splits each batch with a helper thread and trains exactly as one thread does', async () => {
+    const { initBackend } = await import('../../../src/main/training/backend')
+    await initBackend(['wasm'])
+    const { HELPER_MIN_IMAGES } = await import('../../../src/main/training/stage1')
+    // two views per image: the view draws must line up as well
+    const set = clusters([800, 700, 600], 24, 1.5, 11)
+    expect(set.labels.length).toBeGreaterThanOrEqual(HELPER_MIN_IMAGES)
+    // dropout off: with it, each half draws its own mask, a different draw from one thread's
+    const run = (threads: number) => trainStage1(set, null, 3, [1, 1.2, 1.4], { ...cfg, epochs: 2, batchSize: 64, patience: 9, dropout: 0 }, { threads })
+    const one = await run(1)
+    const two = await run(2)
+    expect([one.threads, two.threads]).toEqual([1, 2])
+    two.history.forEach((h, i) => {
+      expect(h.loss).toBeCloseTo(one.history[i].loss, 5)
+      expect(h.accuracy).toBe(one.history[i].accuracy)
+    })
+    const a = one.model.getWeights().map((t) => t.dataSync())
+    const b = two.model.getWeights().map((t) => t.dataSync())
+    a.forEach((w, k) => w.forEach((v, j) => expect(Math.abs(v - b[k][j])).toBeLessThan(1e-4)))
+    one.model.dispose()
+    two.model.dispose()
+  }, 120_000)
+
+  it('draws a new dropout mask at every step, the same ones again for the same seed', async () => {
+    const { headTrainingForward } = await import('../../../src/main/training/stage1-helper')
+    const model = buildHead(16, 2, { hidden: 64, dropout: 0.5, seed: 1 })
+    const x = tf.ones([4, 16])
+    const out = (seed: number) => tf.tidy(() => Array.from(headTrainingForward(model, x, seed).dataSync()))
+    expect(out(1)).toEqual(out(1))
+    expect(out(1)).not.toEqual(out(2))
+    // the layer as tfjs builds it repeats its mask at every call: the reason for the seed per step
+    const viaLayer = () => tf.tidy(() => Array.from((model.apply(x, { training: true }) as tf.Tensor).dataSync()))
+    expect(viaLayer()).toEqual(viaLayer())
+    x.dispose()
+    model.dispose()
+  })
+
+  it('keeps to one thread for a small training set', async () => {
+    const r = await trainStage1(clusters([40, 40], 8, 1, 3), null, 2, [1, 1], { ...cfg, epochs: 1 })
+    expect(r.threads).toBe(1)
+    r.model.dispose()
+  })
+})
