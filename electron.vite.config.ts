@@ -9,13 +9,12 @@ export default defineConfig({
     resolve: { alias },
     build: {
       // Worker threads load their module by file name, so each is an entry of its own
-      // (src/main/util/module-worker.ts finds embeddings.js, stage1-helper.js and predict-worker.js beside the bundle).
+      // (src/main/util/module-worker.ts finds embeddings.js and predict-worker.js beside the bundle).
       rollupOptions: {
         input: {
           index: resolve('src/main/index.ts'),
           'training-worker': resolve('src/main/training/worker.ts'),
           embeddings: resolve('src/main/training/embeddings.ts'),
-          'stage1-helper': resolve('src/main/training/stage1-helper.ts'),
           'predict-worker': resolve('src/main/evaluate/predict-worker.ts')
         }
       }

@@ -60,3 +60,26 @@ export function buildHead(featureDim: number, classes: number, cfg: Pick<HeadCon
   )
   return model
 }
+
+/**
+ * The head's forward pass in training: its layers in order, dropout drawn from `seed`. A Dropout
+ * layer built with a seed draws the same mask at every call (tfjs seeds each draw afresh), so
+ * every batch dropped the same units at each row position; the trainers pass a seed per step.
+ */
+export function headTrainingForward(model: tf.LayersModel, x: tf.Tensor, seed: number): tf.Tensor2D {
+  let h = x
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue
+    const rate = layer.getClassName() === 'Dropout' ? (layer.getConfig().rate as number) : null
+    h = rate === null ? (layer.apply(h) as tf.Tensor) : rate > 0 ? tf.dropout(h, rate, undefined, seed) : h
+  }
+  return h as tf.Tensor2D
+}
+
+/** Stage 1's loss: class-weighted cross-entropy, mean over the batch; `onHits` gets the correct count. */
+export function headLoss(model: tf.LayersModel, x: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor1D, seed: number, onHits?: (hits: tf.Tensor) => void): tf.Scalar {
+  const probs = headTrainingForward(model, x, seed)
+  onHits?.(tf.sum(tf.cast(tf.equal(tf.argMax(probs, 1), tf.argMax(y, 1)), 'float32')))
+  const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), 1))
+  return tf.mean(tf.mul(ce, w)) as tf.Scalar
+}

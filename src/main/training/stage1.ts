@@ -3,10 +3,8 @@
 // of each image is drawn per epoch, cancel is checked between batches, and the best epoch's
 // weights are kept and restored (early stopping on validation loss).
 import * as tf from '@tensorflow/tfjs'
-import { availableParallelism } from 'node:os'
 import { mulberry32 } from '../util/random'
-import { buildHead, type HeadConfig } from './head'
-import { headLoss, startStage1Helper, trainableVariables, type Stage1Helper } from './stage1-helper'
+import { buildHead, headLoss, type HeadConfig } from './head'
 
 export interface EmbeddedSet {
   /** One or more views per image (original, flipped), each `dim` long. */
@@ -33,21 +31,13 @@ export interface Stage1Result {
   bestEpoch: number
   stoppedEarly: boolean
   cancelled: boolean
-  /** Threads that computed gradients: 2 when the helper thread took half of each batch. */
-  threads: number
 }
 
 export interface Stage1Hooks {
   onEpoch?: (m: EpochMetrics) => void
   signal?: AbortSignal
-  /** 1 keeps to this thread; default: a helper thread takes half of each batch where it pays (stage1-helper.ts). */
-  threads?: number
 }
 
-/** From this many training images a helper thread pays for its start-up (about a second from source). */
-export const HELPER_MIN_IMAGES = 2048
-/** Batches smaller than this (an epoch's last) are not split. */
-const HELPER_MIN_BATCH = 32
 
 
 /** Per-feature mean and 1/std of the training set. */
@@ -121,7 +111,7 @@ const RESIDENT_LIMIT = 64 * 2 ** 20
  * gather inside the backend instead of a copy, a scaling loop and an upload from JS per batch.
  * Null when the set is too large to hold twice (JS copy + backend); batches are built per step then.
  */
-function residentSet(set: EmbeddedSet, norm: Standardization): { x: tf.Tensor2D; flat: Float32Array; firstRow: Int32Array } | null {
+function residentSet(set: EmbeddedSet, norm: Standardization): { x: tf.Tensor2D; firstRow: Int32Array } | null {
   const firstRow = new Int32Array(set.views.length)
   let rows = 0
   set.views.forEach((views, i) => {
@@ -136,7 +126,7 @@ function residentSet(set: EmbeddedSet, norm: Standardization): { x: tf.Tensor2D;
       for (let d = 0; d < set.dim; d++) flat[at + d] = (v[d] - norm.mean[d]) * norm.inv[d]
       at += set.dim
     }
-  return { x: tf.tensor2d(flat, [rows, set.dim]), flat, firstRow }
+  return { x: tf.tensor2d(flat, [rows, set.dim]), firstRow }
 }
 
 /** Mean cross-entropy and accuracy of the model on a set (original views only). */
@@ -180,39 +170,7 @@ export async function trainStage1(
   const random = mulberry32(cfg.seed)
   const weightsOf = tf.tensor1d(classWeights)
   const resident = residentSet(train, norm)
-  const wantHelper = (hooks.threads ?? availableParallelism()) >= 2 && resident !== null && train.labels.length >= HELPER_MIN_IMAGES && tf.getBackend() === 'wasm'
-  const helper = wantHelper ? await startStage1Helper({ dim: train.dim, classes, head: cfg, rows: resident.flat, classWeights }) : null
-  const vars = trainableVariables(model)
   const history: EpochMetrics[] = []
-  const oneHotOf = (idx: number[]) => tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => train.labels[i]), 'int32'), classes).toFloat() as tf.Tensor2D)
-
-  /** Half the batch here, half in the helper; one optimizer step on the size-weighted sum of the two gradients. */
-  async function splitStep(help: Stage1Helper, idx: number[], rows: Int32Array, seed: number): Promise<[number, number]> {
-    const half = Math.ceil(idx.length / 2)
-    const theirs = idx.length - half
-    // each half its own dropout draw
-    const pending = help.step(vars.map((v) => v.dataSync() as Float32Array), rows.slice(half), Int32Array.from(idx.slice(half), (i) => train.labels[i]), seed + 0.5)
-    let hits: tf.Tensor | null = null
-    const mine = tf.tidy(() => {
-      const x = tf.gather(resident!.x, tf.tensor1d(rows.subarray(0, half), 'int32')) as tf.Tensor2D
-      const y = oneHotOf(idx.slice(0, half))
-      const w = tf.gather(weightsOf, tf.argMax(y, 1)) as tf.Tensor1D
-      return tf.variableGrads(() => headLoss(model, x, y, w, seed, (t) => (hits = tf.keep(t))), vars)
-    })
-    try {
-      const other = await pending
-      tf.tidy(() => {
-        optimizer.applyGradients(
-          vars.map((v, k) => ({ name: v.name, tensor: tf.add(tf.mul(mine.grads[v.name], half / idx.length), tf.mul(tf.tensor(other.grads[k], v.shape), theirs / idx.length)) }))
-        )
-      })
-      return [mine.value.dataSync()[0] * half + other.loss, (hits as tf.Tensor | null)!.dataSync()[0] + other.hits]
-    } finally {
-      tf.dispose([mine.value, ...Object.values(mine.grads)])
-      ;(hits as tf.Tensor | null)?.dispose()
-    }
-  }
-
   let steps = 0
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null }
   let sinceBest = 0
@@ -238,29 +196,24 @@ export async function trainStage1(
         // A dropout draw of its own for every step, reproducible from the seed.
         const dropoutSeed = cfg.seed * 100_003 + ++steps
         const pickView = (i: number) => Math.floor(random() * train.views[i].length)
-        // Views are drawn for the whole batch in order, so both paths draw the same numbers.
-        const rows = resident ? Int32Array.from(idx, (i) => resident.firstRow[i] + pickView(i)) : null
-        let l: number
-        let h: number
-        if (helper && rows && idx.length >= HELPER_MIN_BATCH) {
-          ;[l, h] = await splitStep(helper, idx, rows, dropoutSeed)
-        } else {
-          const { x, y } = rows
-            ? { x: tf.tidy(() => tf.gather(resident!.x, tf.tensor1d(rows, 'int32')) as tf.Tensor2D), y: oneHotOf(idx) }
-            : batchTensors(train, idx, pickView, classes, norm)
-          let hits: tf.Tensor | null = null
-          const stats = tf.tidy(() => {
-            const w = tf.gather(weightsOf, tf.argMax(y, 1)) as tf.Tensor1D
-            // Hits kept past minimize's own tidy, so accuracy costs no second forward pass.
-            const cost = optimizer.minimize(() => headLoss(model, x, y, w, dropoutSeed, (t) => (hits = tf.keep(t))), true) as tf.Scalar
-            return tf.stack([tf.mul(cost, idx.length), hits!])
-          })
-          ;[l, h] = stats.dataSync()
-          stats.dispose()
-          ;(hits as tf.Tensor | null)?.dispose()
-          x.dispose()
-          y.dispose()
-        }
+        const { x, y } = resident
+          ? {
+              x: tf.tidy(() => tf.gather(resident.x, tf.tensor1d(Array.from(idx, (i) => resident.firstRow[i] + pickView(i)), 'int32')) as tf.Tensor2D),
+              y: tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => train.labels[i]), 'int32'), classes).toFloat() as tf.Tensor2D)
+            }
+          : batchTensors(train, idx, pickView, classes, norm)
+        let hits: tf.Tensor | null = null
+        const stats = tf.tidy(() => {
+          const w = tf.gather(weightsOf, tf.argMax(y, 1)) as tf.Tensor1D
+          // Hits kept past minimize's own tidy, so accuracy costs no second forward pass.
+          const cost = optimizer.minimize(() => headLoss(model, x, y, w, dropoutSeed, (t) => (hits = tf.keep(t))), true) as tf.Scalar
+          return tf.stack([tf.mul(cost, idx.length), hits!])
+        })
+        const [l, h] = stats.dataSync()
+        stats.dispose()
+        ;(hits as tf.Tensor | null)?.dispose()
+        x.dispose()
+        y.dispose()
         lossSum += l
         correct += h
         // Lets cancel and progress through; a batch takes about a millisecond, and each yield costs
@@ -298,9 +251,8 @@ export async function trainStage1(
     }
     if (best.weights) model.setWeights(best.weights)
     foldStandardization(model, norm)
-    return { model, history, bestEpoch: best.epoch, stoppedEarly, cancelled, threads: helper ? 2 : 1 }
+    return { model, history, bestEpoch: best.epoch, stoppedEarly, cancelled }
   } finally {
-    await helper?.close()
     best.weights?.forEach((t) => t.dispose())
     weightsOf.dispose()
     resident?.x.dispose()

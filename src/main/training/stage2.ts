@@ -16,7 +16,7 @@ import { augmentPixels, cacheCovers, type AugmentConfig } from './augment'
 import type { Backbone } from './backbones'
 import type { Normalization } from './preprocess'
 import type { EpochMetrics } from './stage1'
-import { headTrainingForward } from './stage1-helper'
+import { headTrainingForward } from './head'
 
 export interface Stage2Config {
   /** Share of the backbone's layers above the cut (snapped to the nearest block boundary). */

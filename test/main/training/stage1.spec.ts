@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { buildHead, DEFAULT_HEAD, headParamCount, stage1BatchSize } from '../../../src/main/training/head'
+import { buildHead, DEFAULT_HEAD, headParamCount, headTrainingForward, stage1BatchSize } from '../../../src/main/training/head'
 import { evaluateSet, trainStage1, type EmbeddedSet } from '../../../src/main/training/stage1'
 
 /** Gaussian clusters, one per class, in `dim` dimensions; seeded so every run sees the same data. */
@@ -108,32 +108,8 @@ describe('stage 1 on embeddings', () => {
   })
 })
 
-describe('stage 1 on two threads (stage1-helper.ts)', () => {
-  it('splits each batch with a helper thread and trains exactly as one thread does', async () => {
-    const { initBackend } = await import('../../../src/main/training/backend')
-    await initBackend(['wasm'])
-    const { HELPER_MIN_IMAGES } = await import('../../../src/main/training/stage1')
-    // two views per image: the view draws must line up as well
-    const set = clusters([800, 700, 600], 24, 1.5, 11)
-    expect(set.labels.length).toBeGreaterThanOrEqual(HELPER_MIN_IMAGES)
-    // dropout off: with it, each half draws its own mask, a different draw from one thread's
-    const run = (threads: number) => trainStage1(set, null, 3, [1, 1.2, 1.4], { ...cfg, epochs: 2, batchSize: 64, patience: 9, dropout: 0 }, { threads })
-    const one = await run(1)
-    const two = await run(2)
-    expect([one.threads, two.threads]).toEqual([1, 2])
-    two.history.forEach((h, i) => {
-      expect(h.loss).toBeCloseTo(one.history[i].loss, 5)
-      expect(h.accuracy).toBe(one.history[i].accuracy)
-    })
-    const a = one.model.getWeights().map((t) => t.dataSync())
-    const b = two.model.getWeights().map((t) => t.dataSync())
-    a.forEach((w, k) => w.forEach((v, j) => expect(Math.abs(v - b[k][j])).toBeLessThan(1e-4)))
-    one.model.dispose()
-    two.model.dispose()
-  }, 120_000)
-
+describe('stage 1 dropout', () => {
   it('draws a new dropout mask at every step, the same ones again for the same seed', async () => {
-    const { headTrainingForward } = await import('../../../src/main/training/stage1-helper')
     const model = buildHead(16, 2, { hidden: 64, dropout: 0.5, seed: 1 })
     const x = tf.ones([4, 16])
     const out = (seed: number) => tf.tidy(() => Array.from(headTrainingForward(model, x, seed).dataSync()))
@@ -144,11 +120,5 @@ describe('stage 1 on two threads (stage1-helper.ts)', () => {
     expect(viaLayer()).toEqual(viaLayer())
     x.dispose()
     model.dispose()
-  })
-
-  it('keeps to one thread for a small training set', async () => {
-    const r = await trainStage1(clusters([40, 40], 8, 1, 3), null, 2, [1, 1], { ...cfg, epochs: 1 })
-    expect(r.threads).toBe(1)
-    r.model.dispose()
   })
 })
