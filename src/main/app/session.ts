@@ -3,11 +3,15 @@ import { resolve } from 'node:path'
 import type { AppInfo, ProjectSummary } from '../../shared/domain'
 import type { EventName, Events } from '../../shared/contract'
 import { StudioError } from '../../shared/errors'
+import { warmDashboard } from '../analysis/insights/dashboard'
 import type { CreateOptions, Project } from '../project/project'
 import { acquireNewProject, acquireProject, type Handle } from '../project/registry'
 import { RecentProjects } from '../project/recent'
 import { Jobs, type JobContext } from './jobs'
 import { APP_VERSION } from './version'
+
+/** How long after a project opens the dashboard's figures start being read in the background. */
+const DASHBOARD_WARM_DELAY_MS = 1500
 
 export type EventListener = <E extends EventName>(event: E, payload: Events[E]) => void
 
@@ -131,6 +135,11 @@ export class Session {
     const summary = this.summary()
     this.recent.add(next.project.dir, summary.name)
     this.emit('project.changed', summary)
+    // Once the window has drawn the project, read what the dashboard's first look needs, in
+    // slices that leave the event loop free (insights/dashboard.ts warmDashboard). It stops by
+    // itself when the project closes.
+    const db = next.project.db
+    setTimeout(() => void warmDashboard(db).catch(() => undefined), DASHBOARD_WARM_DELAY_MS).unref()
     return summary
   }
 }

@@ -7,7 +7,7 @@ import { alphaFromSums, alphaLabels } from '../agreement'
 import { NONE, type AccuracyCell, type AnnotatorInsight, type ClassBalance, type DashboardData, type RunInsight, type SplitInsight, type SplitPartInsight } from '../../../shared/insights'
 import { untilWrite } from './cache'
 import { activeClasses, attributeNames, findGaps, heatmap, labeledCombos, parseAttributes, type ActiveClass, type Combo, type ScanRow } from './composition'
-import { liveAgreement, liveScan, perVersion } from './live'
+import { liveAgreement, liveScan, perVersion, warmAgreement, warmScan } from './live'
 
 interface LatestSplit {
   runId: number
@@ -28,6 +28,30 @@ export function currentScan(db: Db): { latest: LatestSplit | undefined; rows: Sc
 
 /** The figures, recomputed only after something wrote to the database (cache.ts). */
 export const dashboard = untilWrite(computeDashboard)
+
+/**
+ * Reads in the background what the dashboard's first look would (after a project opens), in
+ * steps of a few tens of milliseconds with the event loop free in between: the grouped pass in
+ * slices of `slice` images, then agreement, the split's subjects and the latest run. The look
+ * then finds them kept and only adds what changed since (live.ts). Stops when the database closes.
+ */
+export async function warmDashboard(db: Db, opts: { slice?: number; pause?: () => Promise<void> } = {}): Promise<void> {
+  const pause = async () => {
+    await (opts.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve))))()
+    return db.open
+  }
+  const latest = latestSplit(db)
+  const splitId = latest?.splitId ?? null
+  await warmScan(db, splitId, pause, opts.slice)
+  if (!(await pause())) return
+  warmAgreement(db)
+  if (latest) {
+    if (!(await pause())) return
+    subjectParts(db, String(latest.splitId), () => partsOfSubjects(db, latest.splitId))
+  }
+  if (!(await pause())) return
+  runQueries(db, String(splitId), () => readRunQueries(db, splitId))
+}
 
 export function computeDashboard(db: Db): DashboardData {
   const timings: Record<string, number> = {}

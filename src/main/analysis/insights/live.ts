@@ -32,6 +32,13 @@ interface State {
 
 const states = new WeakMap<Db, State | null>()
 
+/** A pass read slice by slice in the background (warmUp): images with ids below `nextId` are counted. */
+interface Pending extends State {
+  nextId: number
+}
+
+const pendings = new WeakMap<Db, Pending>()
+
 interface Agreement {
   /** Current labels (one per annotator) of each active image with two or more. */
   byImage: Map<number, number[]>
@@ -48,7 +55,10 @@ const agreements = new WeakMap<Db, Agreement>()
 /** The key of image `id` now, for the split noted in temp.insight_state (one SQL scalar). */
 const keyOf = (id: string) => `(SELECT ${groupKeySql('(SELECT split_id FROM temp.insight_state)')} FROM main.images i LEFT JOIN main.image_labels l ON l.image_id = i.id WHERE i.id = ${id})`
 
-const note = (id: string) => `INSERT OR IGNORE INTO temp.insight_dirty (image_id, old_key) VALUES (${id}, ${keyOf(id)});`
+// Not INSERT OR IGNORE: in a trigger the outer statement's conflict clause wins, so under the
+// consensus' INSERT OR REPLACE it replaced the first note's old key with a later one.
+const first = (id: string, key: string) => `INSERT INTO temp.insight_dirty (image_id, old_key) SELECT ${id}, ${key} WHERE NOT EXISTS (SELECT 1 FROM temp.insight_dirty WHERE image_id = ${id});`
+const note = (id: string) => first(id, keyOf(id))
 const bump = (name: string) => `UPDATE temp.insight_versions SET v = v + 1 WHERE name = '${name}';`
 const TRACKED = '(SELECT split_id FROM temp.insight_state)'
 const rated = (id: string) => `INSERT OR IGNORE INTO temp.insight_rated (image_id) VALUES (${id});`
@@ -59,7 +69,7 @@ const TRIGGERS: [name: string, when: string, body: string][] = [
   ['labels_upd', 'BEFORE UPDATE ON main.image_labels', note('OLD.image_id')],
   ['labels_del', 'BEFORE DELETE ON main.image_labels', note('OLD.image_id')],
   // a new image had no key: noted with none (its id exists only after the insert)
-  ['images_ins', 'AFTER INSERT ON main.images', `INSERT OR IGNORE INTO temp.insight_dirty (image_id, old_key) VALUES (NEW.id, NULL); ${bump('subjects')}`],
+  ['images_ins', 'AFTER INSERT ON main.images', first('NEW.id', 'NULL') + bump('subjects')],
   ['images_upd', 'BEFORE UPDATE OF environment, attributes, excluded, missing ON main.images', note('OLD.id') + rated('OLD.id') + bump('runs')],
   ['images_del', 'BEFORE DELETE ON main.images', note('OLD.id') + rated('OLD.id') + bump('subjects') + bump('runs')],
   // annotations are appended; a row deleted (with its image) or edited means a full pass
@@ -104,6 +114,48 @@ function fullPass(db: Db, splitId: number | null): State {
   return { splitId, counts, images }
 }
 
+/**
+ * One slice of a pass: images with ids in [nextId, nextId + slice). Notes taken so far for those
+ * images are dropped, since the slice reads them as they are now; later writes are noted as
+ * usual. Returns whether the pass is complete.
+ */
+function passSlice(db: Db, p: Pending, slice: number): boolean {
+  const lo = p.nextId
+  const hi = lo + slice
+  const split = p.splitId === null ? 'NULL' : String(p.splitId)
+  const rows = db
+    .prepare(`SELECT k, count(*) AS n FROM (SELECT ${groupKeySql(split)} AS k FROM images i LEFT JOIN image_labels l ON l.image_id = i.id WHERE i.id >= @lo AND i.id < @hi) GROUP BY k`)
+    .all({ lo, hi }) as { k: string; n: number }[]
+  for (const { k, n } of rows) {
+    p.counts.set(k, (p.counts.get(k) ?? 0) + n)
+    p.images += n
+  }
+  db.prepare('DELETE FROM temp.insight_dirty WHERE image_id >= ? AND image_id < ?').run(lo, hi)
+  p.nextId = hi
+  return db.prepare('SELECT 1 FROM images WHERE id >= ? LIMIT 1').get(hi) === undefined
+}
+
+/**
+ * Reads what the dashboard's first look would, a slice at a time with `pause()` between slices,
+ * so the look itself finds everything kept (liveScan). Writes in between are noted by the
+ * triggers like any others. A look that comes first finishes the pass itself.
+ */
+export async function warmScan(db: Db, splitId: number | null, pause: () => Promise<boolean>, slice = 10_000): Promise<void> {
+  if (installed(db) || pendings.has(db)) return
+  db.prepare('UPDATE temp.insight_state SET split_id = ?').run(splitId)
+  db.prepare('DELETE FROM temp.insight_dirty').run()
+  const p: Pending = { splitId, counts: new Map(), images: 0, nextId: 0 }
+  pendings.set(db, p)
+  for (;;) {
+    if (!(await pause())) return
+    // taken over by a look, or by another pass
+    if (pendings.get(db) !== p) return
+    if (passSlice(db, p, slice)) break
+  }
+  pendings.delete(db)
+  states.set(db, { splitId: p.splitId, counts: p.counts, images: p.images })
+}
+
 /** The state of this connection, installing the triggers the first time. */
 function installed(db: Db): State | null {
   const state = states.get(db)
@@ -119,6 +171,15 @@ function installed(db: Db): State | null {
  */
 export function liveScan(db: Db, splitId: number | null): ScanRow[] {
   let state = installed(db)
+  const pending = pendings.get(db)
+  if (!state && pending) {
+    // a background pass under way: finish it here
+    pendings.delete(db)
+    if (pending.splitId === splitId) {
+      while (!passSlice(db, pending, 50_000));
+      state = { splitId, counts: pending.counts, images: pending.images }
+    }
+  }
   if (!state || state.splitId !== splitId) {
     state = fullPass(db, splitId)
   } else {
@@ -153,6 +214,7 @@ export function liveScan(db: Db, splitId: number | null): ScanRow[] {
 export function forgetLive(db: Db): void {
   installed(db)
   states.set(db, null)
+  pendings.delete(db)
   agreements.delete(db)
   // the per-version values are read again; the agreement pass follows from the state dropped
   db.exec("UPDATE temp.insight_versions SET v = v + 1 WHERE name IN ('subjects', 'runs')")
@@ -262,6 +324,17 @@ export function freshLook<T>(db: Db, look: () => T): T {
     states.set(db, scan)
     if (agreement) agreements.set(db, agreement)
   }
+}
+
+/** Whether this connection keeps the grouped pass and agreement (a look adds only what changed). */
+export function isKept(db: Db): boolean {
+  return Boolean(states.get(db)) && agreements.has(db)
+}
+
+/** The agreement pass, if this connection has none kept yet (warming up after a project opens). */
+export function warmAgreement(db: Db): void {
+  installed(db)
+  if (!agreements.has(db)) agreements.set(db, agreementPass(db))
 }
 
 /** How many writes have touched what part `name` of the dashboard reads ('subjects' or 'runs'). */
