@@ -11,7 +11,7 @@ import { Jobs, type JobContext } from './jobs'
 import { APP_VERSION } from './version'
 
 /** How long after a project opens the dashboard's figures start being read in the background. */
-const DASHBOARD_WARM_DELAY_MS = 1500
+const DASHBOARD_WARM_DELAY_MS = 500
 
 export type EventListener = <E extends EventName>(event: E, payload: Events[E]) => void
 
