@@ -32,7 +32,7 @@ interface State {
 
 const states = new WeakMap<Db, State | null>()
 
-/** A pass read slice by slice in the background (warmUp): images with ids below `nextId` are counted. */
+/** A pass read slice by slice in the background (warmScan): images with ids below `nextId` are counted. */
 interface Pending extends State {
   nextId: number
 }
@@ -61,7 +61,7 @@ const first = (id: string, key: string) => `INSERT INTO temp.insight_dirty (imag
 const note = (id: string) => first(id, keyOf(id))
 const bump = (name: string) => `UPDATE temp.insight_versions SET v = v + 1 WHERE name = '${name}';`
 const TRACKED = '(SELECT split_id FROM temp.insight_state)'
-const rated = (id: string) => `INSERT OR IGNORE INTO temp.insight_rated (image_id) VALUES (${id});`
+const rated = (id: string) => `INSERT INTO temp.insight_rated (image_id) SELECT ${id} WHERE NOT EXISTS (SELECT 1 FROM temp.insight_rated WHERE image_id = ${id});`
 
 const TRIGGERS: [name: string, when: string, body: string][] = [
   // the images' group keys
