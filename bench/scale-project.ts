@@ -1,12 +1,12 @@
 // A large project made quickly for the browser benchmarks: n image rows over a few real demo
-// faces (each row its own id and hash, sharing the files), with thumbnails hard-linked.
+// faces (each row its own id and hash, sharing the files), each with its thumbnail row.
 import { createHash } from 'node:crypto'
-import { linkSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { generateDemo } from '../src/main/dataset/demo/generator'
-import { thumbnailPath } from '../src/main/dataset/files'
 import { recomputeConsensus } from '../src/main/db/repos/consensus'
+import { thumbnailStore } from '../src/main/db/repos/thumbnails'
 import { createProject } from '../src/main/project/project'
 import { EMOTION7 } from '../src/shared/presets'
 
@@ -14,12 +14,11 @@ export async function makeScaleProject(dir: string, n: number, opts: { labeledSh
   const project = createProject(dir, { classes: [...EMOTION7] })
   const src = join(dir, '..', 'faces')
   mkdirSync(src, { recursive: true })
-  const faces: { path: string; thumb: string }[] = []
+  const faces: { path: string; thumb: Buffer }[] = []
   for await (const img of generateDemo({ images: 40, seed: 9, labelNoise: 0, imbalance: 1 })) {
     const path = join(src, img.fileName)
     writeFileSync(path, img.png)
-    const thumb = join(src, `${img.fileName}.webp`)
-    writeFileSync(thumb, await sharp(img.png).webp({ quality: 78 }).toBuffer())
+    const thumb = await sharp(img.png).webp({ quality: 78 }).toBuffer()
     faces.push({ path, thumb })
   }
   const envs = ['studio', 'webcam', 'phone']
@@ -29,6 +28,7 @@ export async function makeScaleProject(dir: string, n: number, opts: { labeledSh
   )
   const label = project.db.prepare("INSERT INTO annotations (image_id, class_id, annotator, source, created_at) VALUES (?, ?, 'import', 'import', ?)")
   const now = new Date().toISOString()
+  const putThumbnail = thumbnailStore(project.db)
   const labeled = opts.labeledShare ?? 0.5
   project.db.transaction(() => {
     for (let i = 0; i < n; i++) {
@@ -39,9 +39,7 @@ export async function makeScaleProject(dir: string, n: number, opts: { labeledSh
           .lastInsertRowid
       )
       if (i / n < labeled) label.run(id, (i % 7) + 1, now)
-      const t = thumbnailPath(dir, sha)
-      mkdirSync(join(t, '..'), { recursive: true })
-      linkSync(face.thumb, t)
+      putThumbnail(sha, face.thumb)
     }
     recomputeConsensus(project.db)
   })()

@@ -25,7 +25,7 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
 /** Folders this process has made; a write into one skips the mkdir. */
 const madeDirs = new Set<string>()
 
-/** Thumbnails are keyed by content, so the same image never gets two. */
+/** Where projects made before schema 4 keep thumbnails (keyed by content); newer ones keep them in the database. */
 export function thumbnailPath(projectDir: string, sha256: string): string {
   return join(projectDir, 'thumbs', sha256.slice(0, 2), `${sha256}.webp`)
 }

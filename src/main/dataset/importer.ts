@@ -8,10 +8,10 @@ import { addAnnotations } from '../db/repos/annotations'
 import { addClass, listClasses } from '../db/repos/classes'
 import { insertImage } from '../db/repos/images'
 import { audit } from '../db/repos/meta'
+import { thumbnailStore } from '../db/repos/thumbnails'
 import type { Project } from '../project/project'
 import { analyseImage, ImageError, type AnalysedImage } from './decode'
-import { thumbnailPath, writeFileAtomicAsync } from './files'
-import { thumbWriter, type ThumbWriter } from './thumb-writer'
+import { writeFileAtomicAsync } from './files'
 import { fer2013Source } from './sources/fer2013'
 import { folderSource, type FolderLayout } from './sources/folder'
 import { manifestSource } from './sources/manifest'
@@ -32,10 +32,8 @@ export interface ImportOptions {
   onProgress?: (done: number, total: number | null, message: string) => void
   /** Images decoded at once; sharp works on libuv's threads, so a few more than cores pays. */
   concurrency?: number
-  /** Images committed per transaction. */
+  /** Images (with their thumbnails) committed per transaction. */
   batchSize?: number
-  /** Where thumbnails are written; a thread of its own (thumb-writer.ts) unless a test says otherwise. */
-  thumbnails?: ThumbWriter
 }
 
 export type { ImportReport }
@@ -85,6 +83,7 @@ export async function runImport(project: Project, source: ImportSource & { ignor
   const concurrency = Math.max(1, opts.concurrency ?? Math.max(4, availableParallelism() * 4))
   const batchSize = Math.max(1, opts.batchSize ?? 200)
   const hasSha = db.prepare('SELECT 1 FROM images WHERE sha256 = ?')
+  const putThumbnail = thumbnailStore(db)
 
   const report: ImportReport = {
     source: label.source,
@@ -158,6 +157,8 @@ export async function runImport(project: Project, source: ImportSource & { ignor
           report.duplicates++
           continue
         }
+        // In the image's own transaction: an image row never exists without its thumbnail.
+        putThumbnail(r.sha256, r.image.thumbnail)
         report.added++
         if (classId !== undefined) labels.push({ imageId: res.id, classId, annotator: r.item.annotator?.trim() || annotator })
       }
@@ -196,9 +197,7 @@ export async function runImport(project: Project, source: ImportSource & { ignor
       if (err instanceof ImageError) return skip({ ...where(item), reason: err.message })
       throw err
     }
-    // Both files are keyed by content: one left over from a crash is simply overwritten.
-    const thumb = thumbnailPath(project.dir, sha256)
-    await writer.write(thumb, image.thumbnail).catch((err) => Promise.reject(diskError(err, thumb)))
+    // Keyed by content: a file left over from a crash is simply overwritten.
     let storedPath: string | null = null
     if (item.bytes) {
       storedPath = join('images', item.storeIn ?? 'stored', `${sha256}.${EXT[image.format] ?? 'bin'}`)
@@ -213,7 +212,6 @@ export async function runImport(project: Project, source: ImportSource & { ignor
 
   const running = new Set<Promise<void>>()
   let failure: unknown = null
-  const writer = opts.thumbnails ?? thumbWriter()
   try {
     for await (const entry of source.entries) {
       if (opts.signal?.aborted) {
@@ -240,7 +238,6 @@ export async function runImport(project: Project, source: ImportSource & { ignor
     }
   } finally {
     await Promise.all(running)
-    if (!opts.thumbnails) await writer.close()
     flush()
   }
   if (failure) throw failure

@@ -56,23 +56,33 @@ export function hammingDistance(a: string, b: string): number {
 
 /**
  * Box-averages an RGB(A) raw image down to 32x32 luminance in JS: on a thumbnail this costs a
- * fraction of a millisecond, where another libvips pipeline costs about two.
+ * fraction of a millisecond, where another libvips pipeline costs about two. Each block sums its
+ * channels as integers and weighs the sums once (the same mean as weighing every pixel, a third
+ * of the work: it was ~3% of an import's CPU the other way).
  */
 export function grey32FromRaw(data: Uint8Array, width: number, height: number, channels: number): Uint8Array {
   const out = new Uint8Array(N * N)
+  const colour = channels >= 3
   for (let by = 0; by < N; by++) {
     const y0 = Math.floor((by * height) / N)
     const y1 = Math.max(y0 + 1, Math.floor(((by + 1) * height) / N))
     for (let bx = 0; bx < N; bx++) {
       const x0 = Math.floor((bx * width) / N)
       const x1 = Math.max(x0 + 1, Math.floor(((bx + 1) * width) / N))
-      let sum = 0
+      let r = 0
+      let g = 0
+      let b = 0
       for (let y = y0; y < y1; y++) {
-        let o = (y * width + x0) * channels
-        for (let x = x0; x < x1; x++, o += channels) {
-          sum += channels >= 3 ? 0.299 * data[o] + 0.587 * data[o + 1] + 0.114 * data[o + 2] : data[o]
+        const end = (y * width + x1) * channels
+        for (let o = (y * width + x0) * channels; o < end; o += channels) {
+          r += data[o]
+          if (colour) {
+            g += data[o + 1]
+            b += data[o + 2]
+          }
         }
       }
+      const sum = colour ? 0.299 * r + 0.587 * g + 0.114 * b : r
       out[by * N + bx] = Math.round(sum / ((y1 - y0) * (x1 - x0)))
     }
   }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import sharp from 'sharp'
 import { thumbnailPath } from '../dataset/files'
+import { getThumbnail } from '../db/repos/thumbnails'
 import type { Project } from './project'
 
 export interface ServedFile {
@@ -36,6 +37,9 @@ export async function projectFile(project: Project, route: string): Promise<Serv
   if (kind === 'thumb' && name?.endsWith('.webp')) {
     const sha = name.slice(0, -5)
     if (!SHA.test(sha)) return null
+    const stored = getThumbnail(project.db, sha)
+    if (stored) return { body: stored, contentType: 'image/webp' }
+    // Projects made before thumbnails moved into the database keep them as files.
     const file = thumbnailPath(project.dir, sha)
     if (!existsSync(file) || !inside(project.dir, file)) return null
     return { body: await readFile(file), contentType: 'image/webp' }

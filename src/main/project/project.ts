@@ -12,7 +12,7 @@ import { sweepLeftovers } from './leftovers'
 
 export const PROJECT_DB = 'studio.sqlite'
 /** Folders every project has; images with no source file of their own live under images/. */
-export const PROJECT_DIRS = ['thumbs', 'cache', 'runs', 'exports', 'images'] as const
+export const PROJECT_DIRS = ['cache', 'runs', 'exports', 'images'] as const
 
 export class Project {
   readonly dir: string
@@ -130,7 +130,7 @@ export function openProject(dirIn: string): Project {
   for (const sub of PROJECT_DIRS) mkdirSync(join(dir, sub), { recursive: true })
   const interrupted = markInterruptedRuns(db)
   if (interrupted) audit(db, 'runs.interrupted', { count: interrupted })
-  // In the background: on 100,000 thumbnails the walk takes longer than opening should.
+  // In the background: on 100,000 files (older projects' thumbs/) the walk takes longer than opening should.
   project.swept = sweepLeftovers(dir).catch(() => 0)
   return project
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { importPath, type ImportReport } from '../../../src/main/dataset/importer'
-import { thumbnailPath } from '../../../src/main/dataset/files'
+import { getThumbnail } from '../../../src/main/db/repos/thumbnails'
 import { consensusLabel } from '../../../src/main/db/repos/annotations'
 import { imageBySha, listImages } from '../../../src/main/db/repos/images'
 import { createProject, type Project } from '../../../src/main/project/project'
@@ -42,7 +42,7 @@ describe('folder import', () => {
       expect(img.phash).toMatch(/^[0-9a-f]{16}$/)
       expect([img.width, img.height]).toEqual([64, 48])
       expect(img.sourcePath?.startsWith(src)).toBe(true)
-      const thumb = await sharp(readFileSync(thumbnailPath(p.dir, img.sha256))).metadata()
+      const thumb = await sharp(getThumbnail(p.db, img.sha256)).metadata()
       expect(thumb.format).toBe('webp')
     }
     expect(labelOf(p, 'happy/img3.gif')).toBe('happy')
@@ -59,10 +59,10 @@ describe('folder import', () => {
     for (let round = 0; round < 2; round++) {
       rmSync(join(root, 'p'), { recursive: true, force: true })
       const p = createProject(join(root, 'p'))
-      // the second time, the thumbnail folders this process made before are gone
+      // the second time, the folders this process made before are gone
       const r = await importPath(p, src)
       expect([round, r.added, r.skipped]).toEqual([round, 3, []])
-      for (const img of listImages(p.db)) expect(existsSync(thumbnailPath(p.dir, img.sha256))).toBe(true)
+      for (const img of listImages(p.db)) expect(getThumbnail(p.db, img.sha256)?.subarray(8, 12).toString('latin1')).toBe('WEBP')
       p.close()
     }
   })
@@ -75,7 +75,7 @@ describe('folder import', () => {
     await importPath(p, join(root, 'src'))
     const img = listImages(p.db)[0]
     expect([img.width, img.height]).toEqual([40, 80])
-    const thumb = await sharp(readFileSync(thumbnailPath(p.dir, img.sha256))).metadata()
+    const thumb = await sharp(getThumbnail(p.db, img.sha256)).metadata()
     expect([thumb.width, thumb.height]).toEqual([40, 80])
     p.close()
   })
@@ -173,7 +173,9 @@ describe('folder import', () => {
     expect(r.added).toBeLessThan(40)
     const rows = listImages(p.db)
     expect(rows).toHaveLength(r.added)
-    for (const row of rows) expect(existsSync(thumbnailPath(p.dir, row.sha256))).toBe(true)
+    // each committed image has its thumbnail, committed with it, and there is no other
+    for (const row of rows) expect(getThumbnail(p.db, row.sha256)?.length).toBeGreaterThan(100)
+    expect(p.db.prepare('SELECT count(*) FROM thumbnails').pluck().get()).toBe(r.added)
     expect(p.db.prepare("SELECT count(*) AS n FROM annotations").get()).toEqual({ n: r.added })
     const rest = await importPath(p, join(root, 'src'))
     expect(rest.added + r.added).toBe(40)

@@ -11,10 +11,8 @@ import { seedImages } from '../../helpers/seed'
 import { tempDir } from '../../helpers/tmp'
 import { checkThumbnails, closed, exited, filesUnder, integrity, lines, projectWithWork, spawnTs, until, workSnapshot } from './helpers'
 
-const thumbCount = (dir: string) => filesUnder(join(dir, 'thumbs')).filter((f) => f.endsWith('.webp')).length
-
 describe('killed during an import', () => {
-  it('keeps the project whole, hides no half-written thumbnail, and a re-run completes idempotently', async () => {
+  it('keeps the project whole, keeps every committed image with its thumbnail, and a re-run completes idempotently', async () => {
     const root = tempDir()
     // Work already in the project before the crash: imported and hand-labeled images.
     const { p: p0, dir, before } = await projectWithWork(root)
@@ -25,9 +23,10 @@ describe('killed during an import', () => {
 
     let crashes = 0
     for (const killAt of [30, 140]) {
-      const child = spawnTs(['bin/studio.mjs', 'import', dir, join(root, 'src')])
+      const child = spawnTs(['bin/run-ts.mjs', 'test/main/reliability/children/import-progress.ts', dir, join(root, 'src')])
       const out = lines(child)
-      await until(`${killAt} new thumbnails`, () => thumbCount(dir) >= 2 + killAt || child.exitCode !== null, 60_000)
+      const processed = () => Math.max(0, ...out.out.map((l) => Number(/^done (\d+)$/.exec(l)?.[1] ?? 0)))
+      await until(`${killAt} images processed`, () => processed() >= killAt || child.exitCode !== null, 60_000)
       expect(child.exitCode, `the import finished before the kill: ${out.err()}`).toBeNull()
       child.kill('SIGKILL')
       expect((await exited(child)).signal).toBe('SIGKILL')
@@ -38,10 +37,12 @@ describe('killed during an import', () => {
       expect(workSnapshot(p)).toEqual(before)
       const imported = p.db.prepare('SELECT count(*) FROM images').pluck().get() as number
       expect(imported).toBeLessThan(2 + N) // really killed mid-way
+      expect(imported).toBeGreaterThanOrEqual(2 + 20) // with at least one batch of 20 committed
       // Each committed image has exactly its one import label: a batch is all or nothing.
       expect(p.db.prepare("SELECT count(*) FROM annotations WHERE annotator = 'import'").pluck().get()).toBe(imported)
       expect(p.db.prepare("SELECT class_id FROM annotations WHERE annotator = 'kim'").pluck().all()).toEqual([2])
-      await checkThumbnails(dir, p.db)
+      // Committed with their images: exactly one thumbnail per image, none stored as a file.
+      expect(await checkThumbnails(dir, p.db)).toEqual({ thumbs: imported, files: 0 })
       p.close()
     }
     expect(crashes).toBe(2)

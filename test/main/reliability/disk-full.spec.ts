@@ -1,14 +1,27 @@
-// Disk full while thumbnailing: the import runs in a child whose file-size limit (RLIMIT_FSIZE,
+// Disk full during an import: the import runs in a child whose file-size limit (RLIMIT_FSIZE,
 // set with `ulimit -f`, no root needed) makes the kernel refuse writes past 16 KiB with EFBIG,
 // as a full disk refuses them with ENOSPC. The error is clear and nothing is corrupted.
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+
+/** Lets a test make the stored-image writes fail as a full disk does. */
+const files = vi.hoisted(() => ({ failWrite: (): Error | null => null }))
+vi.mock('../../../src/main/dataset/files', async (load) => {
+  const real = await load<typeof import('../../../src/main/dataset/files')>()
+  return {
+    ...real,
+    writeFileAtomicAsync: async (file: string, data: Buffer | string) => {
+      const err = files.failWrite()
+      if (err) throw err
+      return real.writeFileAtomicAsync(file, data)
+    }
+  }
+})
 import { importPath } from '../../../src/main/dataset/importer'
-import { thumbWriter } from '../../../src/main/dataset/thumb-writer'
 import { openProject } from '../../../src/main/project/project'
-import { picture, put } from '../../helpers/images'
+import { ferPixels, ferRow, picture, put } from '../../helpers/images'
 import { tempDir } from '../../helpers/tmp'
-import { checkThumbnails, closed, filesUnder, integrity, lines, projectWithWork, spawnTs, workSnapshot } from './helpers'
+import { checkThumbnails, closed, integrity, lines, projectWithWork, spawnTs, workSnapshot } from './helpers'
 
 describe('disk full during an import', () => {
   it('stops with a clear error naming the database, keeps the project whole, and a later import completes', async () => {
@@ -28,44 +41,38 @@ describe('disk full during an import', () => {
     const p = openProject(dir)
     expect(integrity(p.db)).toBe('ok')
     expect(workSnapshot(p)).toEqual(before)
-    const { tmp } = await checkThumbnails(dir, p.db)
-    expect(tmp).toBe(0) // the partial temporary file was removed
-    // Thumbnails are keyed by content: one written before the failure is reused, never shown half.
-    expect(filesUnder(join(dir, 'thumbs')).filter((f) => f.endsWith('.webp')).length).toBeGreaterThan(2)
+    // Thumbnails went down with their batch: only the two images from before have one.
+    expect(await checkThumbnails(dir, p.db)).toEqual({ thumbs: 2, files: 0 })
     const r = await importPath(p, join(root, 'src'))
     expect([r.added, r.skipped.length]).toEqual([N, 0])
-    expect((await checkThumbnails(dir, p.db)).thumbs).toBe(N + 2)
+    expect(await checkThumbnails(dir, p.db)).toEqual({ thumbs: N + 2, files: 0 })
     p.close()
   }, 180_000)
 })
 
-describe('disk full while writing a thumbnail', () => {
-  it('names the thumbnail and ENOSPC, leaves no partial file, commits nothing of the failed image, and a re-run completes', async () => {
+describe('disk full while storing a FER2013 image', () => {
+  it('names the file and ENOSPC, keeps what was committed whole, and a re-run completes', async () => {
     const root = tempDir()
     const { p, dir, before } = await projectWithWork(root)
-    for (let i = 0; i < 10; i++) put(join(root, 'src', 'happy', `i${i}.png`), await picture(420 + i))
-    // The real writer thread for four thumbnails, then a disk that refuses the fifth the way a
-    // full one does (the writer's own clean-up of a failed write is in thumb-writer.spec.ts).
-    const real = thumbWriter()
+    // FER2013 emotion ids 3 and 4 are happy and sad, the project's classes.
+    const rows = ['emotion,pixels,Usage', ...Array.from({ length: 10 }, (_, i) => ferRow(3 + (i % 2), ferPixels(40 + i)))]
+    const csv = put(join(root, 'fer2013.csv'), rows.join('\n') + '\n')
+    // The real writes for four images, then a disk that refuses the fifth the way a full one does.
     let left = 4
-    const full = {
-      write: (file: string, data: Uint8Array) =>
-        left-- > 0 ? real.write(file, data) : Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' })),
-      close: () => real.close()
-    }
-    await expect(importPath(p, join(root, 'src'), { concurrency: 1, thumbnails: full })).rejects.toThrow(
-      /disk is full or the file is too large \(ENOSPC\): cannot write .*\/thumbs\/[0-9a-f]{2}\/[0-9a-f]{64}\.webp/
+    files.failWrite = () => (left-- > 0 ? null : Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' }))
+    await expect(importPath(p, csv, { concurrency: 1 })).rejects.toThrow(
+      /disk is full or the file is too large \(ENOSPC\): cannot write .*\/images\/fer2013\/[0-9a-f]{64}\.png/
     )
-    await real.close()
+    files.failWrite = () => null
     expect(integrity(p.db)).toBe('ok')
     expect(workSnapshot(p)).toEqual(before)
-    const { tmp } = await checkThumbnails(dir, p.db)
-    expect(tmp).toBe(0)
-    expect(p.db.prepare('SELECT count(*) FROM images').pluck().get()).toBeLessThanOrEqual(6)
-    const r = await importPath(p, join(root, 'src'))
+    const kept = p.db.prepare('SELECT count(*) FROM images').pluck().get() as number
+    expect(kept).toBeLessThanOrEqual(2 + 4) // nothing of the image whose file failed
+    expect(await checkThumbnails(dir, p.db)).toEqual({ thumbs: kept, files: 0 })
+    const r = await importPath(p, csv)
+    expect([r.added, r.skipped]).toEqual([12 - kept, []])
     expect(p.db.prepare('SELECT count(*) FROM images').pluck().get()).toBe(12)
-    expect(r.skipped).toEqual([])
-    expect((await checkThumbnails(dir, p.db)).thumbs).toBe(12)
+    expect(await checkThumbnails(dir, p.db)).toEqual({ thumbs: 12, files: 0 })
     p.close()
   }, 180_000)
 })

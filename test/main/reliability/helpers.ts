@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { importPath } from '../../../src/main/dataset/importer'
@@ -11,7 +11,6 @@ import { dispatch } from '../../../src/main/app/dispatch'
 import type { Handlers } from '../../../src/main/app/handlers'
 import type { Db } from '../../../src/main/db/connection'
 import type { ChannelName, Req, Res } from '../../../src/shared/contract'
-import { thumbnailPath } from '../../../src/main/dataset/files'
 
 /** Starts a TypeScript file or the studio CLI in a child process with the project's loader. */
 export function spawnTs(args: string[], opts: { shell?: string; env?: Record<string, string> } = {}): ChildProcess {
@@ -79,26 +78,21 @@ export function filesUnder(dir: string): string[] {
       else out.push(`${rel}${e.name}`)
     }
   }
-  walk(dir, '')
+  if (existsSync(dir)) walk(dir, '')
   return out
 }
 
 /**
- * "No half-written file is visible": every thumbnail under its final name decodes completely,
- * and every image row has one. Leftover `.tmp` files from a kill are never under a final name.
+ * Every image row has its thumbnail and every thumbnail decodes completely (a truncated WebP fails
+ * a full decode, not only its header). Thumbnails live in the database since schema 4: no file
+ * under thumbs/ is written at all.
  */
-export async function checkThumbnails(projectDir: string, db: Db): Promise<{ thumbs: number; tmp: number }> {
-  const files = filesUnder(join(projectDir, 'thumbs'))
-  const finals = files.filter((f) => f.endsWith('.webp'))
-  for (const f of finals) {
-    const bytes = readFileSync(join(projectDir, 'thumbs', f))
-    // A full decode: a truncated WebP fails here, not only its header.
-    await sharp(bytes, { failOn: 'truncated' }).raw().toBuffer()
-  }
-  for (const sha of db.prepare('SELECT sha256 FROM images').pluck().all() as string[]) {
-    statSync(thumbnailPath(projectDir, sha)) // throws ENOENT naming the missing thumbnail
-  }
-  return { thumbs: finals.length, tmp: files.filter((f) => f.endsWith('.tmp')).length }
+export async function checkThumbnails(projectDir: string, db: Db): Promise<{ thumbs: number; files: number }> {
+  const missing = db.prepare('SELECT i.sha256 FROM images i LEFT JOIN thumbnails t ON t.sha256 = i.sha256 WHERE t.sha256 IS NULL').pluck().all()
+  if (missing.length) throw new Error(`images without a thumbnail: ${missing.join(', ')}`)
+  const rows = db.prepare('SELECT webp FROM thumbnails').pluck().all() as Buffer[]
+  for (const webp of rows) await sharp(webp, { failOn: 'truncated' }).raw().toBuffer()
+  return { thumbs: rows.length, files: filesUnder(join(projectDir, 'thumbs')).length }
 }
 
 /** A digest of every row of every table: equal before and after means nothing was written. */

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Session } from '../../../src/main/app/session'
+import { thumbnailPath } from '../../../src/main/dataset/files'
 import { importPath } from '../../../src/main/dataset/importer'
 import { listImages } from '../../../src/main/db/repos/images'
 import { startServer, type RunningServer } from '../../../src/main/server/server'
@@ -46,6 +47,15 @@ describe('project files over the bridge', () => {
     expect(original.type).toBe('image/png')
     const converted = await get(`/files/${key}/image/${tiff.id}`, cookie) // browsers cannot show TIFF
     expect([converted.type, (await sharp(converted.body).metadata()).format]).toEqual(['image/webp', 'webp'])
+
+    // A project made before schema 4 keeps its thumbnails as files under thumbs/: still served.
+    const db = session.requireProject().db
+    const old = db.prepare('SELECT webp FROM thumbnails WHERE sha256 = ?').pluck().get(tiff.sha256) as Buffer
+    db.prepare('DELETE FROM thumbnails WHERE sha256 = ?').run(tiff.sha256)
+    expect((await get(`/files/${key}/thumb/${tiff.sha256}.webp`, cookie)).status).toBe(404)
+    put(thumbnailPath(join(root, 'p'), tiff.sha256), old)
+    const legacy = await get(`/files/${key}/thumb/${tiff.sha256}.webp`, cookie)
+    expect([legacy.status, legacy.type, Buffer.compare(legacy.body, old)]).toEqual([200, 'image/webp', 0])
 
     expect((await get(`/files/${key}/thumb/${png.sha256}.webp`)).status).toBe(401) // no token
     for (const bad of [

@@ -6,8 +6,8 @@ export const initCommand: Command = {
   name: 'init',
   summary: 'create a project folder',
   usage: 'studio init <dir> [--classes a,b,c | --preset emotion7] [--name NAME] [--json]',
-  help: `Creates a new project in <dir> (made if missing): studio.sqlite and folders for thumbnails,
-caches, runs and exports. Refuses a folder that already holds a project.
+  help: `Creates a new project in <dir> (made if missing): studio.sqlite (which also holds the
+thumbnails) and folders for caches, runs, exports and stored images. Refuses a folder that already holds a project.
   --classes a,b,c   the classes, in key order (keys 1-9 then letters)
   --preset NAME     a class preset: ${Object.keys(CLASS_PRESETS).join(', ')}
   --name NAME       a display name (default: the folder name)
