@@ -31,16 +31,18 @@ describe('training in the browser', () => {
     await page.selectOption('[data-test=train-backbone]', 'pixels')
     await page.fill('[data-test=train-epochs]', '25')
     // "live" means: the curves were drawn while the run was still going (Cancel still shown).
-    // A small run can finish in a second, so the page itself watches for that moment.
+    // A small run can finish within a few milliseconds of its first epoch, so the page itself
+    // checks after every change of the DOM (a 20 ms poll missed that moment on a busy machine).
     await page.evaluate(() => {
       const w = window as unknown as { sawLive?: boolean }
       w.sawLive = false
-      const timer = setInterval(() => {
+      const observer = new MutationObserver(() => {
         if (document.querySelector('[data-test=train-cancel]') && document.querySelector('[data-test=curves] canvas')) {
           w.sawLive = true
-          clearInterval(timer)
+          observer.disconnect()
         }
-      }, 20)
+      })
+      observer.observe(document.body, { childList: true, subtree: true })
     })
     await page.click('[data-test=train-start]')
     await page.waitForFunction(() => (window as unknown as { sawLive?: boolean }).sawLive || document.querySelector('[data-test=runs] tbody tr'), undefined, { timeout: 120_000 })
