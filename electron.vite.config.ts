@@ -9,12 +9,13 @@ export default defineConfig({
     resolve: { alias },
     build: {
       // Worker threads load their module by file name, so each is an entry of its own
-      // (src/main/util/module-worker.ts finds embeddings.js and predict-worker.js beside the bundle).
+      // (src/main/util/module-worker.ts finds embeddings.js, stage1-partner.js and predict-worker.js beside the bundle).
       rollupOptions: {
         input: {
           index: resolve('src/main/index.ts'),
           'training-worker': resolve('src/main/training/worker.ts'),
           embeddings: resolve('src/main/training/embeddings.ts'),
+          'stage1-partner': resolve('src/main/training/stage1-partner.ts'),
           'predict-worker': resolve('src/main/evaluate/predict-worker.ts')
         }
       }

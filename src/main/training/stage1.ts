@@ -4,7 +4,10 @@
 // weights are kept and restored (early stopping on validation loss).
 import * as tf from '@tensorflow/tfjs'
 import { mulberry32 } from '../util/random'
+import { availableParallelism } from 'node:os'
+import type { BackendFamily } from './backend'
 import { buildHead, headLoss, type HeadConfig } from './head'
+import { HeadTrainer } from './head-trainer'
 
 export interface EmbeddedSet {
   /** One or more views per image (original, flipped), each `dim` long. */
@@ -27,6 +30,8 @@ export interface EpochMetrics {
 
 export interface Stage1Result {
   model: tf.Sequential
+  /** Threads the hidden layer trained on (2: half of its columns in a partner thread). */
+  threads: number
   history: EpochMetrics[]
   bestEpoch: number
   stoppedEarly: boolean
@@ -36,9 +41,9 @@ export interface Stage1Result {
 export interface Stage1Hooks {
   onEpoch?: (m: EpochMetrics) => void
   signal?: AbortSignal
+  /** Threads for the hidden layer: 2 splits its columns with a partner thread. Default: 2 on wasm from TWO_THREADS_FROM images when the machine has two cores. */
+  threads?: number
 }
-
-
 
 /** Per-feature mean and 1/std of the training set. */
 export interface Standardization {
@@ -107,11 +112,13 @@ function batchTensors(set: EmbeddedSet, idx: number[], pickView: (i: number) => 
 const RESIDENT_LIMIT = 64 * 2 ** 20
 
 /**
- * Every view of the training set standardized once and held as one tensor, so a batch is a
- * gather inside the backend instead of a copy, a scaling loop and an upload from JS per batch.
- * Null when the set is too large to hold twice (JS copy + backend); batches are built per step then.
+ * Every view of the training set standardized once into one array, so a batch is row copies and
+ * one upload. (Kept as a backend tensor and gathered per batch, it was slower: wasm's GatherV2
+ * took ~5.5 ms for 128 rows of 1280 where copying them in JS and uploading takes ~0.6 ms; that
+ * was a third of a stage-1 step.) Null when the set is too large to hold twice (the raw views
+ * and this); batches are then built and scaled per step.
  */
-function residentSet(set: EmbeddedSet, norm: Standardization): { x: tf.Tensor2D; firstRow: Int32Array } | null {
+function residentSet(set: EmbeddedSet, norm: Standardization): { flat: Float32Array; firstRow: Int32Array } | null {
   const firstRow = new Int32Array(set.views.length)
   let rows = 0
   set.views.forEach((views, i) => {
@@ -126,8 +133,43 @@ function residentSet(set: EmbeddedSet, norm: Standardization): { x: tf.Tensor2D;
       for (let d = 0; d < set.dim; d++) flat[at + d] = (v[d] - norm.mean[d]) * norm.inv[d]
       at += set.dim
     }
-  return { x: tf.tensor2d(flat, [rows, set.dim]), firstRow }
+  return { flat, firstRow }
 }
+
+/** One step's inputs built in JS: features (row-major), labels and each sample's class weight. */
+function stepArrays(
+  set: EmbeddedSet,
+  idx: number[],
+  pickView: (i: number) => number,
+  classWeights: number[],
+  resident: { flat: Float32Array; firstRow: Int32Array } | null,
+  norm: Standardization
+): { x: Float32Array; labels: Int32Array; w: Float32Array } {
+  const dim = set.dim
+  const x = new Float32Array(idx.length * dim)
+  const labels = new Int32Array(idx.length)
+  const w = new Float32Array(idx.length)
+  idx.forEach((i, k) => {
+    const view = pickView(i)
+    if (resident) {
+      const row = (resident.firstRow[i] + view) * dim
+      x.set(resident.flat.subarray(row, row + dim), k * dim)
+    } else {
+      const v = set.views[i][view]
+      for (let d = 0; d < dim; d++) x[k * dim + d] = (v[d] - norm.mean[d]) * norm.inv[d]
+    }
+    labels[k] = set.labels[i]
+    w[k] = classWeights[set.labels[i]]
+  })
+  return { x, labels, w }
+}
+
+/**
+ * Images from which stage 1 trains the hidden layer on two threads (on wasm, which runs one
+ * thread per instance): starting the second thread takes ~0.3 s, one epoch of 4,096 images at
+ * batch 64 about as long.
+ */
+export const TWO_THREADS_FROM = 4096
 
 /** Mean cross-entropy and accuracy of the model on a set (original views only). */
 export function evaluateSet(model: tf.LayersModel, set: EmbeddedSet, classes: number, norm?: Standardization, batch = 512): { loss: number; accuracy: number; probs: Float32Array } {
@@ -168,8 +210,15 @@ export async function trainStage1(
   const norm = standardization(train)
   const optimizer = tf.train.adam(cfg.learningRate)
   const random = mulberry32(cfg.seed)
-  const weightsOf = tf.tensor1d(classWeights)
   const resident = residentSet(train, norm)
+  // The seed's head (a hidden layer) trains through HeadTrainer's written-out gradients, on two
+  // threads for larger sets; a plain softmax head through tfjs' tape.
+  const backend = tf.getBackend()
+  const threads = hooks.threads ?? (backend === 'wasm' && availableParallelism() >= 2 && train.labels.length >= TWO_THREADS_FROM ? 2 : 1)
+  const trainer =
+    cfg.hidden > 0
+      ? await HeadTrainer.create(model, { dim: train.dim, classes, dropout: cfg.dropout, learningRate: cfg.learningRate, threads, maxRows: cfg.batchSize, backend: backend as BackendFamily })
+      : null
   const history: EpochMetrics[] = []
   let steps = 0
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null }
@@ -196,26 +245,26 @@ export async function trainStage1(
         // A dropout draw of its own for every step, reproducible from the seed.
         const dropoutSeed = cfg.seed * 100_003 + ++steps
         const pickView = (i: number) => Math.floor(random() * train.views[i].length)
-        const { x, y } = resident
-          ? {
-              x: tf.tidy(() => tf.gather(resident.x, tf.tensor1d(Array.from(idx, (i) => resident.firstRow[i] + pickView(i)), 'int32')) as tf.Tensor2D),
-              y: tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => train.labels[i]), 'int32'), classes).toFloat() as tf.Tensor2D)
-            }
-          : batchTensors(train, idx, pickView, classes, norm)
-        let hits: tf.Tensor | null = null
-        const stats = tf.tidy(() => {
-          const w = tf.gather(weightsOf, tf.argMax(y, 1)) as tf.Tensor1D
-          // Hits kept past minimize's own tidy, so accuracy costs no second forward pass.
-          const cost = optimizer.minimize(() => headLoss(model, x, y, w, dropoutSeed, (t) => (hits = tf.keep(t))), true) as tf.Scalar
-          return tf.stack([tf.mul(cost, idx.length), hits!])
-        })
-        const [l, h] = stats.dataSync()
-        stats.dispose()
-        ;(hits as tf.Tensor | null)?.dispose()
-        x.dispose()
-        y.dispose()
-        lossSum += l
-        correct += h
+        const batch = stepArrays(train, idx, pickView, classWeights, resident, norm)
+        if (trainer) {
+          const r = trainer.step(batch.x, batch.labels, batch.w, dropoutSeed)
+          lossSum += r.lossSum
+          correct += r.hits
+        } else {
+          const x = tf.tensor2d(batch.x, [idx.length, train.dim])
+          const y = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes).toFloat() as tf.Tensor2D)
+          const w = tf.tensor1d(batch.w)
+          let hits: tf.Tensor | null = null
+          const stats = tf.tidy(() => {
+            // Hits kept past minimize's own tidy, so accuracy costs no second forward pass.
+            const cost = optimizer.minimize(() => headLoss(model, x, y, w, dropoutSeed, (t) => (hits = tf.keep(t))), true) as tf.Scalar
+            return tf.stack([tf.mul(cost, idx.length), hits!])
+          })
+          const [l, h] = stats.dataSync()
+          tf.dispose([stats, x, y, w, ...(hits ? [hits as tf.Tensor] : [])])
+          lossSum += l
+          correct += h
+        }
         // Lets cancel and progress through; a batch takes about a millisecond, and each yield costs
         // a timer turn (1 ms or far more on a busy machine), so yield every 25 ms instead.
         if (performance.now() - lastYield > 25) {
@@ -224,6 +273,7 @@ export async function trainStage1(
         }
       }
       if (cancelled) break
+      trainer?.writeTo(model)
       const seen = order.length
       const v = val && val.labels.length ? evaluateSet(model, val, classes, norm) : null
       const ms = performance.now() - started
@@ -251,11 +301,10 @@ export async function trainStage1(
     }
     if (best.weights) model.setWeights(best.weights)
     foldStandardization(model, norm)
-    return { model, history, bestEpoch: best.epoch, stoppedEarly, cancelled }
+    return { model, threads: trainer?.threads ?? 1, history, bestEpoch: best.epoch, stoppedEarly, cancelled }
   } finally {
+    await trainer?.dispose()
     best.weights?.forEach((t) => t.dispose())
-    weightsOf.dispose()
-    resident?.x.dispose()
     optimizer.dispose()
   }
 }

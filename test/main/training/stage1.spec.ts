@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { buildHead, DEFAULT_HEAD, headParamCount, headTrainingForward, stage1BatchSize } from '../../../src/main/training/head'
+import { buildHead, DEFAULT_HEAD, headLoss, headParamCount, headTrainingForward, stage1BatchSize } from '../../../src/main/training/head'
+import { HeadTrainer } from '../../../src/main/training/head-trainer'
 import { evaluateSet, trainStage1, type EmbeddedSet } from '../../../src/main/training/stage1'
 
 /** Gaussian clusters, one per class, in `dim` dimensions; seeded so every run sees the same data. */
@@ -121,4 +122,88 @@ describe('stage 1 dropout', () => {
     x.dispose()
     model.dispose()
   })
+})
+
+describe('stage 1 written-out gradients and its second thread', () => {
+  /** A fixed batch for one step: features, labels and class weights. */
+  function batch(rows: number, dim: number, classes: number): { x: Float32Array; labels: Int32Array; w: Float32Array } {
+    let s = 11
+    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647)
+    return {
+      x: Float32Array.from({ length: rows * dim }, () => rand() * 2 - 1),
+      labels: Int32Array.from({ length: rows }, (_, i) => i % classes),
+      w: Float32Array.from({ length: rows }, (_, i) => 1 + (i % classes) * 0.5)
+    }
+  }
+
+  it("takes the same Adam steps as tfjs' tape on the same loss (no dropout)", async () => {
+    const before = tf.memory().numTensors
+    const dim = 12
+    const head = { hidden: 10, dropout: 0, seed: 3 }
+    const ours = buildHead(dim, 3, head)
+    const tape = buildHead(dim, 3, head) // same seeds: the same initial weights
+    const trainer = await HeadTrainer.create(ours, { dim, classes: 3, dropout: 0, learningRate: 0.01, threads: 1, maxRows: 16, backend: 'cpu' })
+    const optimizer = tf.train.adam(0.01)
+    const b = batch(16, dim, 3)
+    let lossSum = 0
+    for (let step = 0; step < 3; step++) {
+      lossSum = trainer.step(b.x, b.labels, b.w, step).lossSum
+      tf.tidy(() => {
+        const x = tf.tensor2d(b.x, [16, dim])
+        const y = tf.oneHot(tf.tensor1d(b.labels, 'int32'), 3).toFloat() as tf.Tensor2D
+        optimizer.minimize(() => headLoss(tape, x, y, tf.tensor1d(b.w), step))
+      })
+    }
+    trainer.writeTo(ours)
+    const a = ours.getWeights().map((t) => Array.from(t.dataSync()))
+    const e = tape.getWeights().map((t) => Array.from(t.dataSync()))
+    for (let k = 0; k < 4; k++) a[k].forEach((v, i) => expect(v, `weight ${k}[${i}]`).toBeCloseTo(e[k][i], 5))
+    const fresh = buildHead(dim, 3, head)
+    expect(a[0]).not.toEqual(Array.from(fresh.getWeights()[0].dataSync())) // it did move
+    fresh.dispose()
+    // the loss it reports is the tape's loss times the batch size
+    const tapeLoss = tf.tidy(() => headLoss(tape, tf.tensor2d(b.x, [16, dim]), tf.oneHot(tf.tensor1d(b.labels, 'int32'), 3).toFloat() as tf.Tensor2D, tf.tensor1d(b.w), 0).dataSync()[0])
+    expect(Number.isFinite(lossSum) && lossSum > 0).toBe(true)
+    expect(tapeLoss).toBeLessThan(lossSum / 16) // one more step lowered it
+    await trainer.dispose()
+    optimizer.dispose()
+    ours.dispose()
+    tape.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it('trains half of the hidden layer in a second thread with the same result as one thread', async () => {
+    const train = clusters([150, 150, 150], 24, 1.2, 8)
+    const val = clusters([30, 30, 30], 24, 1.2, 8)
+    const c = { ...cfg, hidden: 20, dropout: 0.5, epochs: 4, batchSize: 32 }
+    const one = await trainStage1(train, val, 3, [1, 1, 2], c, { threads: 1 })
+    const two = await trainStage1(train, val, 3, [1, 1, 2], c, { threads: 2 })
+    expect([one.threads, two.threads]).toEqual([1, 2])
+    two.history.forEach((m, i) => {
+      expect(m.loss).toBeCloseTo(one.history[i].loss, 5)
+      expect(m.valLoss!).toBeCloseTo(one.history[i].valLoss!, 5)
+    })
+    const [w1, w2] = [one, two].map((r) => Array.from(r.model.getWeights()[0].dataSync()))
+    w2.forEach((v, i) => expect(v).toBeCloseTo(w1[i], 5))
+    one.model.dispose()
+    two.model.dispose()
+  }, 60_000)
+
+  it('does all columns in one thread when the second cannot start, and names a second thread that stopped', async () => {
+    const head = buildHead(8, 2, { hidden: 6, dropout: 0.5, seed: 1 })
+    // no native TensorFlow here: the partner's backend cannot start
+    const alone = await HeadTrainer.create(head, { dim: 8, classes: 2, dropout: 0.5, learningRate: 0.01, threads: 2, maxRows: 8, backend: 'tensorflow' })
+    expect(alone.threads).toBe(1)
+    const b = batch(8, 8, 2)
+    expect(Number.isFinite(alone.step(b.x, b.labels, b.w, 1).lossSum)).toBe(true)
+    await alone.dispose()
+    const paired = await HeadTrainer.create(head, { dim: 8, classes: 2, dropout: 0.5, learningRate: 0.01, threads: 2, maxRows: 8, backend: 'cpu' })
+    expect(paired.threads).toBe(2)
+    paired.step(b.x, b.labels, b.w, 1)
+    await (paired as unknown as { partner: { worker: { terminate(): Promise<number> } } }).partner.worker.terminate()
+    await new Promise((r) => setTimeout(r, 50)) // the exit event arrives
+    expect(() => paired.step(b.x, b.labels, b.w, 2)).toThrow(/stage 1's second thread failed: the thread stopped/)
+    await paired.dispose()
+    head.dispose()
+  }, 60_000)
 })
