@@ -125,6 +125,14 @@ async function main(): Promise<void> {
       workers: cores,
       run: (dir, imgs, opts) => embedParallel(dir, imgs, { ...opts, workers: cores })
     },
+    {
+      // What a training run does: its own thread computes from the start while the workers start.
+      label: `MobileNetV2 (nsfwjs), this thread + ${cores - 1} worker${cores > 2 ? 's' : ''} (training runs)`,
+      backbone: 'mobilenetv2-nsfwjs',
+      size: 128,
+      workers: cores,
+      run: (dir, imgs, opts) => embedParallel(dir, imgs, { ...opts, workers: cores, useCallingThread: true })
+    },
     { label: 'raw pixels 24x24, 1 thread', backbone: 'pixels', size: 24, workers: 1, run: embed }
   ]
   // Cases take turns, run after run, so a burst of other work on the machine hits all of them.

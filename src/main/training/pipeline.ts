@@ -255,6 +255,8 @@ export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSign
         views: plan.flip ? ['orig', 'flip'] : ['orig'],
         signal,
         workers,
+        // This is the training worker: it may compute too, from the first second.
+        useCallingThread: true,
         onProgress: (done, total) => emit({ type: 'progress', phase: 'embedding', done, total })
       }
     )

@@ -159,6 +159,28 @@ describe('embedParallel', () => {
     expect(rest).toMatchObject({ cached: cut.computed, computed: 10 - cut.computed })
   })
 
+  it('lets the calling thread compute beside a worker, with the same vectors, cancel and errors', async () => {
+    const single = await embed(freshCache(), images, OPTS)
+    const cacheDir = freshCache()
+    const both = await embedParallel(cacheDir, images, { ...OPTS, workers: 2, batchSize: 2, useCallingThread: true })
+    expect(both).toMatchObject({ computed: 10, cached: 0, cancelled: false })
+    for (const img of images) expect(maxAbsDiff(both.vectors.get(img.sha256)![0], single.vectors.get(img.sha256)![0])).toBeLessThan(1e-6)
+    expect((await embed(cacheDir, images, OPTS)).computed).toBe(0)
+
+    const controller = new AbortController()
+    const cutDir = freshCache()
+    const cut = await embedParallel(cutDir, images, { ...OPTS, workers: 2, batchSize: 2, useCallingThread: true, signal: controller.signal, onProgress: (done) => done > 0 && controller.abort() })
+    expect(cut.cancelled).toBe(true)
+    expect(cut.computed).toBeLessThan(10)
+    expect((await embed(cutDir, images, OPTS)).cached).toBe(cut.computed)
+
+    const bad = join(root, 'broken-here.png')
+    writeFileSync(bad, Buffer.from('not a picture'))
+    // the broken file first: the calling thread, which starts at once, takes it
+    const requests = [{ sha256: 'e'.repeat(64), path: bad }, ...images]
+    await expect(embedParallel(freshCache(), requests, { ...OPTS, workers: 2, batchSize: 4, useCallingThread: true })).rejects.toThrow(bad)
+  })
+
   it("reports a worker's decode error naming the file", async () => {
     const bad = join(root, 'broken-too.png')
     writeFileSync(bad, Buffer.from('nope'))
