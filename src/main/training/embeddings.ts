@@ -399,6 +399,11 @@ async function workerMain(port: NonNullable<typeof parentPort>, input: WorkerInp
       post({ type: 'batchDone', rows: decoded.rows.length })
     }
     const seconds = started ? (performance.now() - started) / 1000 : 0
+    // Closed before saying done: the caller ends this thread on 'done', and a connection left open
+    // in an ended thread keeps its file handles and locks in the process (seen as "disk I/O error"
+    // from the next cache opened at the same path).
+    cache.close()
+    cache = null
     post({ type: 'done', computed, backend, imagesPerSecond: seconds > 0 ? computed / seconds : 0 })
   } catch (err) {
     post({ type: 'error', message: err instanceof Error ? err.message : String(err) })
