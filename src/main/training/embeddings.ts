@@ -197,6 +197,17 @@ function complete(found: Map<string, (Float32Array | undefined)[]>): Map<string,
   return out
 }
 
+/**
+ * The last batches cut to a quarter of the size, so the threads finish close together: with whole
+ * batches, and each worker two batches deep, one thread could idle for up to two batches (~1.3 s
+ * of a 7 s run of 512 images here) while another finished.
+ */
+function shortTail(batches: Pending[][], lanes: number, batchSize: number): Pending[][] {
+  const cut = Math.min(batches.length, lanes * 2)
+  const tail = batches.slice(batches.length - cut).flat()
+  return [...batches.slice(0, batches.length - cut), ...batchesOf(tail, Math.min(batchSize, Math.max(4, Math.ceil(batchSize / 4))))]
+}
+
 function batchesOf(pending: Pending[], batchSize: number): Pending[][] {
   const batches: Pending[][] = []
   let current: Pending[] = []
@@ -529,8 +540,9 @@ export async function embedParallel(cacheDir: string, images: EmbeddingRequest[]
   } finally {
     cache.close()
   }
-  const batches = batchesOf(pending, plan.batchSize)
-  if (workers === 1 || batches.length < 2 || !workerEntry()) return embed(cacheDir, images, single)
+  const full = batchesOf(pending, plan.batchSize)
+  if (workers === 1 || full.length < 2 || !workerEntry()) return embed(cacheDir, images, single)
+  const batches = shortTail(full, Math.min(workers, full.length), plan.batchSize)
 
   const { signal, onProgress, ...shared } = single
   // Aborted by the caller's signal, or by the first worker that fails.
