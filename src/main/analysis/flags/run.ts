@@ -111,7 +111,8 @@ async function embeddings(ctx: Context, images: Labeled[], views: View[]): Promi
     workers: ctx.opts.workers,
     onProgress: (done, total) => ctx.progress((0.4 * done) / Math.max(1, total), `embedding images with ${backbone.name}: ${done} of ${total}`)
   })
-  if (result.cancelled) throw new CancelledError()
+  // All cached means nothing to cancel in there: a cancel that came meanwhile is honoured here.
+  if (result.cancelled || ctx.hooks.signal?.aborted) throw new CancelledError()
   const vectors = images.map((im) => result.vectors.get(im.sha256) ?? [])
   const lost = images.findIndex((_, i) => vectors[i].length !== views.length || vectors[i].some((v) => !v))
   if (lost >= 0) throw new Error(`no embedding for ${images[lost].path}`)
@@ -424,6 +425,8 @@ export async function runFlagging(project: Project, options: FlaggingOptions = {
     if (err instanceof CancelledError) return { runs: [], warnings: ctx.warnings, images: labelsBefore.size, durationMs: performance.now() - started, cancelled: true }
     throw err
   }
+  // A cancel that came after the last check (the last fold's progress, say) still means: keep the flags from before.
+  if (hooks.signal?.aborted) return { runs: [], warnings: ctx.warnings, images: labelsBefore.size, durationMs: performance.now() - started, cancelled: true }
   const changed = changedLabels(labelsBefore, labelSnapshot(db))
   if (changed.size) ctx.warnings.push(`${changed.size} image${changed.size === 1 ? '' : 's'} changed label or left the data while flagging ran; they were not flagged this time (run again to include them)`)
   const runs = db.transaction(() =>

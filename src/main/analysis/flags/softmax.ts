@@ -41,7 +41,9 @@ export class Yielder {
     private readonly everyMs = 25
   ) {}
 
+  /** Throws CancelledError once the signal is aborted (checked at every call: a cancel must not wait for the next yield). */
   async maybe(): Promise<void> {
+    if (this.signal?.aborted) throw new CancelledError()
     if (performance.now() - this.last < this.everyMs) return
     await setImmediate()
     this.last = performance.now()

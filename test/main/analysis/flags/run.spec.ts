@@ -118,6 +118,20 @@ describe('flagging a demo project (raw-pixel features, fast)', () => {
     expect(report.cancelled).toBe(true)
     expect(listFlags(p.db).map((f) => f.id)).toEqual(before)
   }, 60_000)
+
+  it('honours a cancel that comes with the last fold, after the last check inside the work', async () => {
+    const before = listFlags(p.db).map((f) => f.id)
+    const ctrl = new AbortController()
+    const seen: string[] = []
+    const report = await runFlagging(
+      p,
+      { types: ['mislabeled'], backbone: 'pixels', folds: 3 },
+      { signal: ctrl.signal, onProgress: (_d, _t, m) => (seen.push(m), m.startsWith('cross-validating: fold 3 of 3') ? ctrl.abort() : undefined) }
+    )
+    expect(seen.some((m) => m.startsWith('cross-validating: fold 3 of 3'))).toBe(true)
+    expect(report.cancelled).toBe(true)
+    expect(listFlags(p.db).map((f) => f.id)).toEqual(before)
+  }, 60_000)
 })
 
 describe('studio flags', () => {
