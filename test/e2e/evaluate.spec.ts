@@ -55,6 +55,12 @@ describe('evaluate and export in the browser', () => {
     await page.waitForSelector('[data-test=ids-filter]')
     await page.waitForFunction((n) => document.querySelector('[data-test=library-count] strong')?.textContent === String(n), off.n)
     await page.waitForSelector('.thumb-tile img')
+    // the banner names the cell it came from
+    const nameOf = (id: number) => (db().prepare('SELECT name FROM classes WHERE id = ?').pluck().get(id) as string)
+    const [, ci, cj] = off.id.split('-').map(Number)
+    expect(await page.textContent('[data-test=ids-filter-label]')).toBe(
+      `Showing ${off.n} image${off.n === 1 ? '' : 's'}: run ${run.runId}, labeled ${nameOf(runClasses[ci].id)}, predicted ${nameOf(runClasses[cj].id)}.`
+    )
     await page.screenshot({ path: shot('61-evaluate-cell-in-library') })
 
     // relabel them to the predicted class (the column)

@@ -96,7 +96,12 @@ export const useLibraryStore = defineStore('library', () => {
     }
   }
 
-  function setFilter(next: LibraryFilter): Promise<void> {
+  /** What a chosen set of ids is (e.g. "run 3: labeled happy, predicted sad"), shown above the grid. */
+  const idsLabel = ref<string | null>(null)
+
+  /** `label` names the set when the filter is a chosen set of ids; any other filter forgets it. */
+  function setFilter(next: LibraryFilter, label?: string): Promise<void> {
+    idsLabel.value = next.ids ? (label ?? (next.ids === filter.value.ids ? idsLabel.value : null)) : null
     filter.value = next
     selected.value = new Set()
     anchor.value = null
@@ -151,7 +156,7 @@ export const useLibraryStore = defineStore('library', () => {
   const redo = () => act(() => useApi().label.redo({ annotator: annotator() }))
 
   return {
-    filter, sort, total, card, selected, selectedCount, facets, error, canUndo, canRedo,
+    filter, idsLabel, sort, total, card, selected, selectedCount, facets, error, canUndo, canRedo,
     refresh, ensure, setFilter, click, selectAll, clearSelection, labelSelected, excludeSelected, setFieldSelected, undo, redo
   }
 })
