@@ -67,13 +67,6 @@ export class HiddenSlice {
     return { kernel: this.kernel.dataSync() as Float32Array, bias: this.bias.dataSync() as Float32Array }
   }
 
-  setWeights(kernel: Float32Array, bias: Float32Array): void {
-    tf.tidy(() => {
-      this.kernel.assign(tf.tensor2d(kernel, [this.dim, this.cols]))
-      this.bias.assign(tf.tensor1d(bias))
-    })
-  }
-
   private release(): void {
     if (!this.kept) return
     tf.dispose([this.kept.x, this.kept.z, ...(this.kept.mask ? [this.kept.mask] : [])])

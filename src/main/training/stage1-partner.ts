@@ -22,8 +22,7 @@ const enum Cmd {
   Forward = 1,
   Backward = 2,
   GetWeights = 3,
-  SetWeights = 4,
-  Stop = 5
+  Stop = 4
 }
 
 // ctl: [0] command sequence, [1] answered sequence (negative: failed), [2] command, [3] rows
@@ -60,6 +59,13 @@ function views(s: Shared, dim: number, cols: number, maxRows: number) {
     bias: new Float32Array(s.weights, dim * cols * 4, cols),
     error: new Uint8Array(s.error)
   }
+}
+
+/** Leaves an error's message in the shared buffer for the training thread to report. */
+function fail(buffer: Uint8Array, err: unknown, prefix: string): void {
+  const text = new TextEncoder().encode(prefix + ((err as Error).message ?? String(err))).subarray(0, buffer.length - 1)
+  buffer.fill(0)
+  buffer.set(text)
 }
 
 async function partnerMain(input: PartnerInput): Promise<void> {
@@ -100,18 +106,15 @@ async function partnerMain(input: PartnerInput): Promise<void> {
           const w = slice.weights()
           v.kernel.set(w.kernel)
           v.bias.set(w.bias)
-        } else if (cmd === Cmd.SetWeights) slice.setWeights(v.kernel.slice(), v.bias.slice())
+        }
         answer(seq)
       } catch (err) {
-        const text = new TextEncoder().encode((err as Error).message ?? String(err)).subarray(0, v.error.length - 1)
-        v.error.fill(0)
-        v.error.set(text)
+        fail(v.error, err, '')
         answer(-seq)
       }
     }
   } catch (err) {
-    const text = new TextEncoder().encode(`could not start: ${(err as Error).message ?? String(err)}`).subarray(0, v.error.length - 1)
-    v.error.set(text)
+    fail(v.error, err, 'could not start: ')
     answer(-1)
   } finally {
     slice?.dispose()
@@ -224,13 +227,6 @@ export class Stage1Partner {
     this.send(Cmd.GetWeights, 0)
     this.wait()
     return { kernel: this.v.kernel.slice(), bias: this.v.bias.slice() }
-  }
-
-  setWeights(kernel: Float32Array, bias: Float32Array): void {
-    this.v.kernel.set(kernel)
-    this.v.bias.set(bias)
-    this.send(Cmd.SetWeights, 0)
-    this.wait()
   }
 
   async stop(): Promise<void> {
