@@ -483,7 +483,7 @@ export interface ParallelOptions extends EmbeddingOptions {
   workers?: number
   /**
    * The calling thread is one of them: it starts at once (its backbone loads while the others'
-   * threads start, ~1.5 s each here) and takes batches like a worker. Only for a thread that may
+   * threads start, ready after ~0.7 s from source here) and takes batches like a worker. Only for a thread that may
    * block for a batch at a time (a training worker, the CLI), never the app's main thread.
    */
   useCallingThread?: boolean

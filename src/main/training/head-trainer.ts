@@ -9,6 +9,9 @@ import { columns, HiddenSlice, joinColumns, variable } from './hidden-slice'
 import { Stage1Partner } from './stage1-partner'
 import type { BackendFamily } from './backend'
 
+/** Makes each trainer's variable names unique in the engine. */
+let serial = 0
+
 export interface StepResult {
   /** Sum over the batch of each sample's weighted cross-entropy. */
   lossSum: number
@@ -153,4 +156,3 @@ export class HeadTrainer {
   }
 }
 
-let serial = 0
