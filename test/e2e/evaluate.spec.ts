@@ -40,14 +40,16 @@ describe('evaluate and export in the browser', () => {
     await page.screenshot({ path: shot('60-evaluate-matrix'), fullPage: true })
     await page.locator('[data-test=confusion-matrix]').screenshot({ path: shot('60b-evaluate-matrix-close') })
 
-    // The off-diagonal cell with the most images whose predicted class has the lower id: relabeled
-    // here by a second annotator, each image's two labels tie, and a tie keeps the lower class id
-    // (recomputeConsensus; the tie is marked), so only then does the relabel change its label.
+    // The largest off-diagonal cell, preferring one whose predicted class has the higher id.
+    // Relabeled here by a second annotator, each image's two labels tie, and a tie goes to the
+    // newest label (recomputeConsensus; the tie is marked): the relabel must win even where the
+    // smaller class id (the rule before) would have kept the old label.
     const runClasses = (JSON.parse(db().prepare('SELECT config FROM runs WHERE id = ?').pluck().get(run.runId) as string).classes as { id: number }[])
     const cells = await page.$$eval('[data-test^=cell-]', (els) => els.map((e) => ({ id: e.getAttribute('data-test')!, n: Number(e.textContent) })))
+    const higher = (c: { id: string }) => { const [, i, j] = c.id.split('-').map(Number); return runClasses[j].id > runClasses[i].id ? 1 : 0 }
     const off = cells
-      .filter((c) => { const [, i, j] = c.id.split('-').map(Number); return i !== j && c.n > 0 && runClasses[j].id < runClasses[i].id })
-      .sort((a, b) => b.n - a.n)[0]
+      .filter((c) => { const [, i, j] = c.id.split('-').map(Number); return i !== j && c.n > 0 })
+      .sort((a, b) => higher(b) - higher(a) || b.n - a.n)[0]
     expect(off).toBeTruthy()
     await page.click('[data-test=matrix-normalized]')
     expect(await page.textContent(`[data-test=${off.id}]`)).toMatch(/%$/)

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { consensusLabel, history } from '../../../src/main/db/repos/annotations'
+import { CONSENSUS_SQL, consensusLabel, history } from '../../../src/main/db/repos/annotations'
 import { listClasses } from '../../../src/main/db/repos/classes'
 import { getImage } from '../../../src/main/db/repos/images'
 import { label, redo, setField, undo, undoState } from '../../../src/main/labeling/actions'
@@ -108,14 +108,57 @@ describe('labeling actions', () => {
     const blind = imageDetail(p.db, ids[0], 'dee', true)
     expect(blind).toMatchObject({ mine: null, classId: null, labels: [], distribution: [], disagreement: false })
   })
+
+  it('settles a tie on the newest label, whatever the class ids, and keeps it marked', () => {
+    // 'import' stands for labels that came with the dataset; 'me' relabels in the app.
+    label(p.db, 'import', [ids[0], ids[1]], cls.angry)
+    label(p.db, 'me', [ids[0]], cls.sad) // a higher class id than the imported label's
+    label(p.db, 'me', [ids[1]], cls.happy)
+    expect(imageDetail(p.db, ids[0], 'me', false)).toMatchObject({ classId: cls.sad, tie: true, disagreement: true })
+    expect(consensusLabel(p.db, ids[1])).toBe(cls.happy)
+    // The importer labeling again (even the same class) makes theirs the newest: it wins the tie.
+    label(p.db, 'import', [ids[0]], cls.angry)
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.angry)
+    // Undoing that brings the relabel back on top; a majority still beats recency.
+    undo(p.db, 'import')
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.sad)
+    label(p.db, 'third', [ids[0]], cls.angry)
+    label(p.db, 'me', [ids[0]], cls.sad)
+    expect(imageDetail(p.db, ids[0], 'me', false)).toMatchObject({ classId: cls.angry, tie: false, votes: 3 })
+    // The consensus kept in image_labels is the one the plain SQL derivation gives.
+    const stored = p.db.prepare('SELECT image_id, class_id FROM image_labels ORDER BY image_id').all()
+    expect(stored).toEqual(p.db.prepare(`SELECT image_id, class_id FROM (${CONSENSUS_SQL}) ORDER BY image_id`).all())
+  })
+
+  it('gives back the exact consensus on undo and redo, though they append rows', () => {
+    label(p.db, 'ann', [ids[0]], cls.happy)
+    label(p.db, 'bob', [ids[0]], cls.sad)
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.sad) // bob's is newer
+    label(p.db, 'ann', [ids[0]], cls.angry)
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.angry)
+    // The undo row restating ann's happy is the newest row, but happy was given before bob's sad.
+    undo(p.db, 'ann')
+    expect(imageDetail(p.db, ids[0], 'ann', false)).toMatchObject({ mine: cls.happy, classId: cls.sad, tie: true })
+    redo(p.db, 'ann')
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.angry)
+    undo(p.db, 'ann')
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.sad)
+    // A later action undone: the label it restates is itself a restated one (the chain is followed).
+    label(p.db, 'ann', [ids[0]], cls.angry)
+    undo(p.db, 'ann')
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.sad)
+    // Labeling again is new, even with the same class: now ann's happy is the newest.
+    label(p.db, 'ann', [ids[0]], cls.happy)
+    expect(consensusLabel(p.db, ids[0])).toBe(cls.happy)
+  })
 })
 
 describe('library queries', () => {
   it('combines filters and counts, sorts, pages and searches', () => {
     label(p.db, 'ann', [ids[0], ids[1], ids[6]], cls.happy)
     label(p.db, 'bob', [ids[1]], cls.sad)
-    // ids[1] is a happy/sad tie: the smaller class id (happy) is its consensus
-    expect(countImages(p.db, { classIds: [cls.happy], environments: ['studio'] })).toBe(2)
+    // ids[1] is a happy/sad tie: the newest label (bob's sad) is its consensus
+    expect(countImages(p.db, { classIds: [cls.happy], environments: ['studio'] })).toBe(1)
     expect(countImages(p.db, { disagreement: true })).toBe(1)
     expect(countImages(p.db, { unlabeled: true })).toBe(7)
     expect(countImages(p.db, { environments: ['webcam'], attributes: { age_band: '60+' } })).toBe(2)

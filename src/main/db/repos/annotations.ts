@@ -4,18 +4,20 @@ import { recomputeConsensus } from './consensus'
 
 /**
  * Each annotator's current label per image is their latest row. The consensus is the class
- * most current labels agree on; ties resolve to the smallest class id here and are marked by
- * the labeling features that need to show them.
+ * most current labels agree on; a tie goes to the tied class labeled most recently (the highest
+ * annotation id) and is marked by the labeling features that need to show them. CONSENSUS_SQL
+ * is that rule in plain SQL, for checking the stored consensus; it leaves out what consensus.ts
+ * adds: review decisions adjudicate, and a label restated by undo or redo keeps its first time.
  */
 export const CURRENT_SQL = `
-  SELECT a.image_id, a.annotator, a.class_id FROM annotations a
+  SELECT a.id, a.image_id, a.annotator, a.class_id FROM annotations a
   JOIN (SELECT image_id, annotator, max(id) AS id FROM annotations GROUP BY image_id, annotator) latest
     ON latest.id = a.id`
 
 export const CONSENSUS_SQL = `
   SELECT image_id, class_id FROM (
-    SELECT image_id, class_id, row_number() OVER (PARTITION BY image_id ORDER BY n DESC, class_id) AS rk
-    FROM (SELECT image_id, class_id, count(*) AS n FROM (${CURRENT_SQL}) WHERE class_id IS NOT NULL
+    SELECT image_id, class_id, row_number() OVER (PARTITION BY image_id ORDER BY n DESC, newest DESC) AS rk
+    FROM (SELECT image_id, class_id, count(*) AS n, max(id) AS newest FROM (${CURRENT_SQL}) WHERE class_id IS NOT NULL
           GROUP BY image_id, class_id)
   ) WHERE rk = 1`
 
