@@ -33,14 +33,16 @@ describe('training in the browser', () => {
     // "live" means: the curves were drawn while the run was still going (Cancel still shown).
     // A small run can finish within a few milliseconds of its first epoch, so the page itself
     // checks after every change of the DOM (a 20 ms poll missed that moment on a busy machine).
+    // The runs list shows the run as running while it goes on (not only once it has ended).
     await page.evaluate(() => {
-      const w = window as unknown as { sawLive?: boolean }
+      const w = window as unknown as { sawLive?: boolean; sawListed?: boolean }
       w.sawLive = false
+      w.sawListed = false
       const observer = new MutationObserver(() => {
-        if (document.querySelector('[data-test=train-cancel]') && document.querySelector('[data-test=curves] canvas')) {
-          w.sawLive = true
-          observer.disconnect()
-        }
+        const going = document.querySelector('[data-test=train-cancel]')
+        if (going && document.querySelector('[data-test=curves] canvas')) w.sawLive = true
+        if (going && /running/.test(document.querySelector('[data-test=run-live]')?.textContent ?? '')) w.sawListed = true
+        if (w.sawLive && w.sawListed) observer.disconnect()
       })
       observer.observe(document.body, { childList: true, subtree: true })
     })
@@ -54,6 +56,7 @@ describe('training in the browser', () => {
     expect(row).toContain('pixels')
     expect(row).toMatch(/\d+\.\d%/)
     expect(await page.evaluate(() => (window as unknown as { sawLive?: boolean }).sawLive)).toBe(true)
+    expect(await page.evaluate(() => (window as unknown as { sawListed?: boolean }).sawListed)).toBe(true)
     expect(await page.$('[data-test=train-error]')).toBeNull()
     await page.screenshot({ path: shot('31-train-done') })
     const runs = session.requireProject().db.prepare("SELECT count(*) FROM run_epochs").pluck().get() as number
