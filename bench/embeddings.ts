@@ -3,7 +3,9 @@
 // thread per tfjs instance in Node, so two cores need two instances); the raw-pixels baseline
 // for comparison. "wall" is the whole call (worker start-up, model loading and the first, slower
 // batch included); "computing" is the rate once the model is loaded, summed over workers.
-// Run: node bin/run-ts.mjs bench/embeddings.ts [N] [runs]
+// --flip embeds each image's orig and flip views, as a training run does (one decode, two forward
+// passes); --skip-workers leaves out the "N worker threads" case (flagging's and the probe's way).
+// Run: node bin/run-ts.mjs bench/embeddings.ts [N] [runs] [--flip] [--skip-workers]
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
@@ -11,11 +13,17 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { initBackend } from '../src/main/training/backend'
-import { embed, embedParallel, type EmbeddingOptions, type EmbeddingRequest, type EmbeddingResult } from '../src/main/training/embeddings'
+import { preprocessSpecFor } from '../src/main/training/backbones'
+import { loadPixels } from '../src/main/training/preprocess'
+import { embed, embedParallel, type EmbeddingOptions, type EmbeddingRequest, type EmbeddingResult, type View } from '../src/main/training/embeddings'
 import { median, peakRssMiB, table, writeResult } from './common'
 
-const N = Number(process.argv[2] ?? 512)
-const RUNS = Number(process.argv[3] ?? 3)
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'))
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+const N = Number(positional[0] ?? 512)
+const RUNS = Number(positional[1] ?? 3)
+const VIEWS: View[] = flags.includes('--flip') ? ['orig', 'flip'] : ['orig']
+const SKIP_WORKERS = flags.includes('--skip-workers')
 const SRC = join(tmpdir(), `ff-bench-embed-photos-${N}`)
 
 /** Smooth gradients, a disc and sensor noise: JPEG decode then costs what a photo's does. */
@@ -89,7 +97,7 @@ async function once(c: Case, images: EmbeddingRequest[]): Promise<Sample> {
   const busy0 = machineBusySeconds()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  const r = await c.run(cacheDir, images, { backbone: c.backbone, size: c.size, batchSize: 32 }).finally(() => {
+  const r = await c.run(cacheDir, images, { backbone: c.backbone, size: c.size, batchSize: 32, views: VIEWS }).finally(() => {
     // all CPUs by count: availableParallelism() follows the affinity, and says 1 while pinned
     if (c.pin) pinTo(`0-${cpus().length - 1}`)
   })
@@ -97,13 +105,31 @@ async function once(c: Case, images: EmbeddingRequest[]): Promise<Sample> {
   const cpu = process.cpuUsage(cpu0)
   const busy1 = machineBusySeconds()
   rmSync(cacheDir, { recursive: true, force: true })
-  if (r.computed !== images.length) throw new Error(`${c.label}: computed ${r.computed} of ${images.length}`)
+  if (r.computed !== images.length * VIEWS.length) throw new Error(`${c.label}: computed ${r.computed} of ${images.length * VIEWS.length} image views`)
   const others = busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - (cpu.user + cpu.system) / 1e6) / s
   console.log(
-    `${c.label}: ${s.toFixed(2)} s, ${(images.length / s).toFixed(1)} images/s (${r.imagesPerSecond.toFixed(1)} computing), ` +
+    `${c.label}: ${s.toFixed(2)} s, ${(images.length / s).toFixed(1)} images/s (${(r.imagesPerSecond / VIEWS.length).toFixed(1)} computing), ` +
       `other processes ${others === null ? '?' : others.toFixed(2)} cores`
   )
-  return { wall: images.length / s, compute: r.imagesPerSecond, others }
+  return { wall: images.length / s, compute: r.imagesPerSecond / VIEWS.length, others }
+}
+
+/**
+ * Decode CPU per image (loadPixels, one at a time here) beside the backbone's time per image (from
+ * the one-thread computing rate): one thread decodes on libuv's threads, on the core its backbone
+ * leaves idle, while two busy threads must fit decoding into the same two cores.
+ */
+async function decodeCost(images: EmbeddingRequest[], singleComputeRate: number): Promise<{ decodeMs: number; computeMs: number }> {
+  const spec = preprocessSpecFor('mobilenetv2-nsfwjs', 128, 'crop')
+  const sample = images.slice(0, 200)
+  const times: number[] = []
+  for (let pass = 0; pass < 3; pass++) {
+    const cpu0 = process.cpuUsage()
+    for (const img of sample) await loadPixels(img.path, spec)
+    const cpu = process.cpuUsage(cpu0)
+    times.push((cpu.user + cpu.system) / 1000 / sample.length)
+  }
+  return { decodeMs: median(times), computeMs: 1000 / singleComputeRate }
 }
 
 async function main(): Promise<void> {
@@ -113,7 +139,7 @@ async function main(): Promise<void> {
   console.log(`backend ${backend.name} (simd ${backend.simd}); preparing ${N} JPEGs of 640x480 in ${SRC} ...`)
   const images = await makePhotos()
   const cores = availableParallelism()
-  const cases: Case[] = [
+  const every: Case[] = [
     // One tfjs thread, with JPEG decoding on libuv's threads free to use the other core.
     { label: 'MobileNetV2 (nsfwjs), 1 thread', backbone: 'mobilenetv2-nsfwjs', size: 128, workers: 1, run: embed },
     // The same pinned to one core: decoding and inference share it, the figure "using both cores" is measured against.
@@ -135,12 +161,17 @@ async function main(): Promise<void> {
     },
     { label: 'raw pixels 24x24, 1 thread', backbone: 'pixels', size: 24, workers: 1, run: embed }
   ]
+  const cases = every.filter((c) => !(SKIP_WORKERS && c.workers > 1 && !c.label.includes('this thread')))
   // Cases take turns, run after run, so a burst of other work on the machine hits all of them.
   const samples = cases.map(() => [] as Sample[])
   for (let run = 0; run < RUNS; run++) for (const [i, c] of cases.entries()) samples[i].push(await once(c, images))
   const wall = samples.map((ss) => ss.map((x) => x.wall))
   const single = median(wall[0])
   const oneCore = median(wall[1])
+  const training = cases.findIndex((c) => c.label.includes('this thread'))
+  // Same-run pairs: run k of the training-run case against run k of each baseline.
+  const paired = (base: number) => median(wall[training].map((w, k) => w / wall[base][k]))
+  const cost = await decodeCost(images, median(samples[0].map((x) => x.compute)))
   const rows = cases.map((c, i) => [
     c.label,
     `${c.size} px`,
@@ -162,11 +193,16 @@ async function main(): Promise<void> {
     runs: samples[i]
   }))
   const markdown =
-    `Embedding ${N} JPEGs (640x480) into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
-    table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread', 'vs 1 thread on one core', 'other processes, cores (per run)'], rows)
+    `Embedding ${N} JPEGs (640x480), views ${VIEWS.join('+')}, into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
+    table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread', 'vs 1 thread on one core', 'other processes, cores (per run)'], rows) +
+    `\n\nTraining-run case against the same run's baselines (median of ${RUNS} pairs): ${paired(0).toFixed(2)}x one thread, ${paired(1).toFixed(2)}x one thread on one core.\n` +
+    `Decoding (loadPixels) costs ${cost.decodeMs.toFixed(2)} ms CPU per image, the backbone ${cost.computeMs.toFixed(1)} ms per image (${VIEWS.length} view${VIEWS.length > 1 ? 's' : ''}).`
   const load = { before: loadBefore, after: loadavg()[0] }
   console.log(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)}`)
-  writeResult('embeddings', { images: N, runs: RUNS, backend: backend.name, simd: backend.simd, peakRssMiB: peakRssMiB(), loadAverage: load, results }, markdown)
+  writeResult(VIEWS.length > 1 ? 'embeddings-flip' : 'embeddings', {
+    images: N, views: VIEWS, runs: RUNS, backend: backend.name, simd: backend.simd, peakRssMiB: peakRssMiB(), loadAverage: load,
+    pairedRatio: { vsOneThread: paired(0), vsOneThreadOnOneCore: paired(1) }, decodeCost: cost, results
+  }, markdown)
 }
 
 await main()
