@@ -37,9 +37,65 @@ function checkTarget(out: string, force: boolean): void {
   if (readdirSync(out).length && !force) fail('conflict', `${out} is not empty; choose an empty folder or replace it with --force`, 'out')
 }
 
+const tempPrefix = (out: string) => `.${basename(out)}.export-`
+/** A temporary folder this old is a crashed export's, not one still being written. */
+const STALE_MS = 60 * 60 * 1000
+
+/**
+ * What a crashed export to `out` left beside it. A replaced export waiting as `<tmp>.old` (the
+ * process died between moving it aside and moving the new one in) goes back to `out` if `out` is
+ * missing, so the user's earlier export is never lost; temporary folders over an hour old go.
+ * Returns what it did, for the report.
+ */
+export function sweepExportLeftovers(out: string, now = Date.now()): { restored: string | null; removed: string[] } {
+  const parent = dirname(out)
+  let names: string[]
+  try {
+    names = readdirSync(parent).filter((n) => n.startsWith(tempPrefix(out)))
+  } catch {
+    return { restored: null, removed: [] } // no parent yet: nothing left over
+  }
+  let restored: string | null = null
+  const removed: string[] = []
+  // Newest first: if several replaced exports wait, the latest is the one that was in place.
+  const mtime = (f: string) => {
+    try {
+      return statSync(f).mtimeMs
+    } catch {
+      return 0
+    }
+  }
+  const aside = names.filter((n) => n.endsWith('.tmp.old')).map((n) => join(parent, n)).sort((a, b) => mtime(b) - mtime(a))
+  // A leftover that cannot be moved or removed stays: it must not stop the export.
+  for (const old of aside) {
+    try {
+      if (!existsSync(out) && restored === null) {
+        renameSync(old, out)
+        restored = old
+      } else {
+        rmSync(old, { recursive: true, force: true })
+        removed.push(old)
+      }
+    } catch {
+      // left for the user; the next export tries again
+    }
+  }
+  for (const n of names.filter((n) => n.endsWith('.tmp'))) {
+    const tmp = join(parent, n)
+    try {
+      if (now - statSync(tmp).mtimeMs < STALE_MS) continue // maybe another export still writing
+      rmSync(tmp, { recursive: true, force: true })
+      removed.push(tmp)
+    } catch {
+      // as above
+    }
+  }
+  return { restored, removed }
+}
+
 function makeTemp(out: string): string {
   const parent = dirname(out)
-  const tmp = join(parent, `.${basename(out)}.export-${randomBytes(4).toString('hex')}.tmp`)
+  const tmp = join(parent, `${tempPrefix(out)}${randomBytes(4).toString('hex')}.tmp`)
   try {
     mkdirSync(parent, { recursive: true })
     mkdirSync(tmp)
@@ -248,6 +304,7 @@ export async function exportRun(project: Project, runId: number, outIn: string, 
   const run = getRunRecord(project.db, runId)
   requireCompleted(run)
   if (out === resolve(project.dir) || resolve(project.dir).startsWith(out + '/')) fail('conflict', `${out} holds the project itself; choose another folder`, 'out')
+  sweepExportLeftovers(out)
   checkTarget(out, opts.force ?? false)
   // Before anything is written: the model must load (a missing shard is named here).
   const loaded = await loadModelOfRun(project, run)

@@ -1,7 +1,7 @@
 // Export of a real run and `studio predict` on the export: the exported model reproduces the
 // studio's recorded predictions to 1e-5, loads with plain @tensorflow/tfjs, and every refusal
 // (cancelled run, non-empty or unwritable folder, missing shard, corrupt image) leaves nothing.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -192,6 +192,34 @@ describe('studio export', () => {
     expect(m.err).toMatch(/holds no model/)
     const u = await cli('predict', good)
     expect(u.code).toBe(2)
+  })
+
+  it('gives back an export a crash left aside, and clears stale temporary folders', async () => {
+    const out = join(dir, 'crashed')
+    // What a crash leaves beside the target: a temporary folder being written (hours ago), one
+    // still being written by someone (now), and the previous export moved aside just before the
+    // new one would have been moved in.
+    const stale = put(join(dir, '.crashed.export-0000aaaa.tmp', 'model', 'weights.bin'), 'half')
+    const staleDir = join(dir, '.crashed.export-0000aaaa.tmp')
+    const hoursAgo = new Date(Date.now() - 3 * 3600_000)
+    utimesSync(staleDir, hoursAgo, hoursAgo)
+    const freshDir = join(dir, '.crashed.export-1111bbbb.tmp')
+    put(join(freshDir, 'labels.json'), '[]')
+    const asideDir = join(dir, '.crashed.export-2222cccc.tmp.old')
+    put(join(asideDir, 'model-card.md'), 'the earlier export')
+    const r = await cli('export', projectDir, '--run', String(run.runId), '--out', out)
+    // The earlier export is back in place, so the target is not empty: nothing is overwritten unasked.
+    expect(r.code).toBe(1)
+    expect(r.err).toMatch(/crashed is not empty/)
+    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toBe('the earlier export')
+    expect(existsSync(stale)).toBe(false)
+    expect(existsSync(staleDir)).toBe(false)
+    expect(existsSync(asideDir)).toBe(false)
+    expect(existsSync(join(freshDir, 'labels.json'))).toBe(true)
+    const forced = await cli('export', projectDir, '--run', String(run.runId), '--out', out, '--force')
+    expect(forced.code).toBe(0)
+    expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toMatch(/^# /)
+    rmSync(freshDir, { recursive: true })
   })
 
   it('stops on cancel and leaves nothing behind', async () => {
