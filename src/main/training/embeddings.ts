@@ -553,12 +553,20 @@ export async function embedParallel(cacheDir: string, images: EmbeddingRequest[]
   let done = cached
   onProgress?.(done, total)
   let next = 0
+  // A listener that throws is the caller's error: it stops the work and is what the call rejects
+  // with. Thrown from a worker's message handler instead, it would be an uncaught exception.
+  let listenerError = null as { error: unknown } | null
   const dispatch: Dispatch = {
     take: () => (stop.signal.aborted || next >= batches.length ? null : batches[next++]),
     // Not `onProgress?.((done += rows), ...)`: optional chaining would skip the count without a listener.
     onRows: (rows) => {
       done += rows
-      onProgress?.(done, total)
+      try {
+        onProgress?.(done, total)
+      } catch (error) {
+        listenerError ??= { error }
+        stop.abort()
+      }
     },
     signal: stop.signal
   }
@@ -577,6 +585,7 @@ export async function embedParallel(cacheDir: string, images: EmbeddingRequest[]
   } finally {
     signal?.removeEventListener('abort', forward)
   }
+  if (listenerError) throw listenerError.error
   const computed = results.reduce((a, r) => a + r.computed, 0)
   return {
     dim: plan.dim,

@@ -115,6 +115,13 @@ async function standardize(vectors: Float32Array[], dim: number, tick: Tick): Pr
 
 class ProbeCancelled extends Error {}
 
+/** The caller's progress listener threw: its own error, so it ends the probe instead of counting against a backbone. */
+class ListenerFailed extends Error {
+  constructor(readonly original: unknown) {
+    super('the progress listener failed')
+  }
+}
+
 /** A checkpoint for long loops: gives the event loop a turn (a cancel, the UI) every ~8 ms. */
 export type Tick = () => Promise<void>
 
@@ -243,7 +250,13 @@ async function probeOne(id: string, index: number, count: number, sample: Return
   const started = performance.now()
   const backbone = getBackbone(id)
   const size = opts.sizes?.[id] ?? backbone.defaultSize
-  const progress = (phase: ProbeProgress['phase'], done: number, total: number) => opts.onProgress?.({ backbone: id, index, count, phase, done, total })
+  const progress = (phase: ProbeProgress['phase'], done: number, total: number) => {
+    try {
+      opts.onProgress?.({ backbone: id, index, count, phase, done, total })
+    } catch (err) {
+      throw new ListenerFailed(err)
+    }
+  }
   const base = { backbone: id, name: backbone.name, size }
   try {
     if (backboneStatus(id) === 'needs download') {
@@ -269,6 +282,7 @@ async function probeOne(id: string, index: number, count: number, sample: Return
     const fitSeconds = (performance.now() - fitStart) / 1000
     return { ...base, ...scores(labels, predicted, classes), seconds: (performance.now() - started) / 1000, fitSeconds, computed: emb.computed, cached: emb.cached }
   } catch (err) {
+    if (err instanceof ListenerFailed) throw err.original
     if (err instanceof ProbeCancelled || opts.signal?.aborted) throw new ProbeCancelled()
     const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]
     return { ...base, accuracy: null, balancedAccuracy: null, seconds: (performance.now() - started) / 1000, fitSeconds: 0, computed: 0, cached: 0, error: message }

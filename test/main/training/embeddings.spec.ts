@@ -142,6 +142,26 @@ describe('embedParallel', () => {
     expect(done).toMatchObject({ computed: 10, cancelled: false })
   })
 
+  it("fails with a progress listener's own error, stopping the workers (never an uncaught throw)", async () => {
+    for (const useCallingThread of [false, true]) {
+      const cacheDir = freshCache()
+      const run = embedParallel(cacheDir, images, {
+        ...OPTS,
+        workers: 2,
+        batchSize: 2,
+        useCallingThread,
+        onProgress: (done) => {
+          if (done > 0) throw new Error('listener broke')
+        }
+      })
+      await expect(run, `calling thread ${useCallingThread}`).rejects.toThrow('listener broke')
+      // It stopped handing out batches: what was finished is cached, the rest was never computed.
+      const rest = await embed(cacheDir, images, OPTS)
+      expect(rest.cached).toBeLessThan(10)
+      expect(rest.cached + rest.computed).toBe(10)
+    }
+  })
+
   it('cancels every worker between batches, keeping their finished batches', async () => {
     const cacheDir = freshCache()
     const controller = new AbortController()

@@ -115,6 +115,21 @@ describe('probeBackbones', () => {
     await expect(probeBackbones(images, 2, { cacheDir: tempDir('ff-cache-'), backbones: ['resnet50'] })).rejects.toThrow(/unknown backbone "resnet50"/)
   })
 
+  it("fails with a progress listener's own error instead of blaming the backbone", async () => {
+    const images = await hueImages(tempDir('ff-img-'), 10)
+    for (const phase of ['embedding', 'fitting'] as const) {
+      const probe = probeBackbones(images, 2, {
+        cacheDir: tempDir('ff-cache-'),
+        backbones: ['pixels', 'face-expression-faceapi'],
+        workers: 1,
+        onProgress: (p) => {
+          if (p.phase === phase && p.done > 0) throw new Error(`listener broke at ${p.phase}`)
+        }
+      })
+      await expect(probe, phase).rejects.toThrow(`listener broke at ${phase}`)
+    }
+  })
+
   it('stops when cancelled and says so', async () => {
     const images = await hueImages(tempDir('ff-img-'), 10)
     const abort = new AbortController()
