@@ -3,7 +3,7 @@ import { computed, ref } from 'vue'
 import type { JobEnd } from '../../../shared/domain'
 import type { Evaluation, ExportReport, RunBrief, RunComparison, Subset } from '../../../shared/evaluate'
 import { errorMessage, useApi } from '../services/api'
-import { endedJob, trackJobEnds } from '../services/jobs'
+import { followJob, type JobFollower } from '../services/jobs'
 
 export interface JobState {
   jobId: string
@@ -27,28 +27,23 @@ export const useEvaluateStore = defineStore('evaluate', () => {
   const job = ref<JobState | null>(null)
   const error = ref<string | null>(null)
   const cancelled = ref(false)
-  let offs: (() => void)[] = []
+  let follower: JobFollower | null = null
   let waiting: ((e: JobEnd) => void) | null = null
 
   const usable = computed(() => runs.value.filter((r) => r.status === 'completed' && r.hasModel))
 
-  function listen(): void {
-    if (offs.length) return
-    const api = useApi()
-    trackJobEnds()
-    offs = [
-      api.on('job.progress', (p) => {
-        if (job.value && p.jobId === job.value.jobId) job.value = { ...job.value, done: p.done, total: p.total, message: p.message }
-      }),
-      api.on('job.end', (e) => {
-        if (job.value && e.jobId === job.value.jobId) waiting?.(e)
-      })
-    ]
+  function listen(): JobFollower {
+    return (follower ??= followJob(() => job.value?.jobId ?? null, {
+      progress: (p) => {
+        if (job.value) job.value = { ...job.value, done: p.done, total: p.total, message: p.message }
+      },
+      end: (e) => waiting?.(e)
+    }))
   }
 
   /** Starts a job and resolves with its result; null when it was cancelled or failed (error set). */
   async function runJob<T>(kind: string, start: () => Promise<{ jobId: string }>): Promise<T | null> {
-    listen()
+    const follow = listen()
     error.value = null
     cancelled.value = false
     try {
@@ -56,8 +51,7 @@ export const useEvaluateStore = defineStore('evaluate', () => {
       job.value = { jobId, kind, done: 0, total: null, message: '' }
       const end = await new Promise<JobEnd>((resolve) => {
         waiting = resolve
-        const early = endedJob(jobId)
-        if (early) resolve(early)
+        void follow.started(jobId)
       })
       if (end.status === 'failed') error.value = end.error ?? `${kind} failed`
       if (end.status === 'cancelled') cancelled.value = true
@@ -113,8 +107,8 @@ export const useEvaluateStore = defineStore('evaluate', () => {
   }
 
   function dispose(): void {
-    offs.forEach((off) => off())
-    offs = []
+    follower?.stop()
+    follower = null
   }
 
   return { runs, usable, runId, subset, evaluation, comparison, exported, job, error, cancelled, loadRuns, evaluate, markViewed, compare, exportRun, cancel, dispose }

@@ -3,7 +3,7 @@ import { computed, ref } from 'vue'
 import type { Req } from '../../../shared/contract'
 import type { ImportReport, JobEnd, JobProgress } from '../../../shared/domain'
 import { errorMessage, useApi } from '../services/api'
-import { endedJob, trackJobEnds } from '../services/jobs'
+import { followJob, type JobFollower } from '../services/jobs'
 
 type Status = 'idle' | 'running' | 'completed' | 'cancelled' | 'failed'
 
@@ -16,7 +16,7 @@ export const useImportStore = defineStore('imports', () => {
   const report = ref<ImportReport | null>(null)
   const truthFile = ref<string | null>(null)
   const error = ref<string | null>(null)
-  let offs: (() => void)[] = []
+  let follower: JobFollower | null = null
 
   const running = computed(() => status.value === 'running')
   const percent = computed(() => {
@@ -24,18 +24,8 @@ export const useImportStore = defineStore('imports', () => {
     return p && p.total ? Math.min(100, Math.round((100 * p.done) / p.total)) : null
   })
 
-  function listen(): void {
-    if (offs.length) return
-    const api = useApi()
-    trackJobEnds()
-    offs = [
-      api.on('job.progress', (p) => {
-        if (p.jobId === jobId.value) progress.value = p
-      }),
-      api.on('job.end', (e) => {
-        if (e.jobId === jobId.value) ended(e)
-      })
-    ]
+  function listen(): JobFollower {
+    return (follower ??= followJob(() => jobId.value, { progress: (p) => (progress.value = p), end: ended }))
   }
 
   function ended(e: JobEnd): void {
@@ -49,7 +39,7 @@ export const useImportStore = defineStore('imports', () => {
   }
 
   async function begin(k: 'import' | 'demo', start: () => Promise<{ jobId: string }>): Promise<void> {
-    listen()
+    const follow = listen()
     kind.value = k
     status.value = 'running'
     progress.value = null
@@ -58,8 +48,7 @@ export const useImportStore = defineStore('imports', () => {
     error.value = null
     try {
       jobId.value = (await start()).jobId
-      const early = endedJob(jobId.value)
-      if (early) ended(early)
+      await follow.started(jobId.value)
     } catch (err) {
       status.value = 'failed'
       error.value = errorMessage(err)
@@ -81,8 +70,8 @@ export const useImportStore = defineStore('imports', () => {
   }
 
   function dispose(): void {
-    offs.forEach((off) => off())
-    offs = []
+    follower?.stop()
+    follower = null
   }
 
   return { jobId, kind, status, progress, report, truthFile, error, running, percent, startImport, startDemo, cancel, reset, dispose }

@@ -5,7 +5,7 @@ import { computed, ref } from 'vue'
 import type { JobEnd, JobProgress } from '../../../shared/domain'
 import type { FlaggingReport, FlagItem, FlagType, ReviewDecisionKind, ReviewItem, ReviewStatus } from '../../../shared/review'
 import { errorMessage, useApi } from '../services/api'
-import { endedJob, trackJobEnds } from '../services/jobs'
+import { followJob, type JobFollower } from '../services/jobs'
 
 export const useReviewStore = defineStore('review', () => {
   const api = useApi()
@@ -24,7 +24,7 @@ export const useReviewStore = defineStore('review', () => {
   const progress = ref<JobProgress | null>(null)
   const report = ref<FlaggingReport | null>(null)
   const jobError = ref<string | null>(null)
-  let listening: (() => void)[] = []
+  let follower: JobFollower | null = null
 
   const current = computed(() => queue.value[index.value] ?? null)
   const running = computed(() => jobId.value !== null)
@@ -120,17 +120,8 @@ export const useReviewStore = defineStore('review', () => {
     }
   }
 
-  function listen(annotator: string): void {
-    if (listening.length) return
-    trackJobEnds()
-    listening = [
-      api.on('job.progress', (p) => {
-        if (p.jobId === jobId.value) progress.value = p
-      }),
-      api.on('job.end', (e) => {
-        if (e.jobId === jobId.value) void ended(e, annotator)
-      })
-    ]
+  function listen(annotator: string): JobFollower {
+    return (follower ??= followJob(() => jobId.value, { progress: (p) => (progress.value = p), end: (e) => ended(e, annotator) }))
   }
 
   async function ended(e: JobEnd, annotator: string): Promise<void> {
@@ -143,13 +134,12 @@ export const useReviewStore = defineStore('review', () => {
   }
 
   async function run(annotator: string, options: { backbone?: string; folds?: number } = {}): Promise<void> {
-    listen(annotator)
+    const follow = listen(annotator)
     jobError.value = null
     report.value = null
     try {
       jobId.value = (await api.review.run(options)).jobId
-      const early = endedJob(jobId.value)
-      if (early) await ended(early, annotator)
+      await follow.started(jobId.value)
     } catch (err) {
       jobId.value = null
       jobError.value = errorMessage(err)
@@ -161,8 +151,8 @@ export const useReviewStore = defineStore('review', () => {
   }
 
   function dispose(): void {
-    for (const off of listening) off()
-    listening = []
+    follower?.stop()
+    follower = null
   }
 
   return {
