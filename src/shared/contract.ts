@@ -129,6 +129,15 @@ export const channels = {
         epochs: z.number().int().min(1).max(500).optional(),
         seed: z.number().int().min(0).max(2 ** 31).optional(),
         flip: z.boolean().optional(),
+        /** The head on the features: default Dense 256 relu, Dropout 0.5, learning rate 1e-3; hidden 0 is softmax only. */
+        head: z
+          .object({
+            hidden: z.number().int().min(0).max(8192).optional(),
+            dropout: z.number().min(0).max(0.95).optional(),
+            learningRate: z.number().positive().max(1).optional()
+          })
+          .strict()
+          .optional(),
         stage2: z
           .object({
             enabled: z.boolean().optional(),

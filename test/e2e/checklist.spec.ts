@@ -57,6 +57,16 @@ describe('preflight checklist in the Train view', () => {
     expect(await page.textContent(`${verdict(id)} [data-test=override-note]`)).toContain('pilot run to size the problem')
     const stored = studio.session.requireProject().db.prepare('SELECT check_id AS id, reason FROM checklist_overrides').all()
     expect(stored).toEqual([{ id, reason: 'pilot run to size the problem' }])
+
+    // Dense 256 is too big a head for ~240 training images: its fix sets the form's hidden layer
+    await page.waitForSelector(`${verdict('head-size')}[data-verdict=warn]`)
+    expect(await page.textContent('[data-test=head-params]')).toMatch(/^Dense 256 \+ softmax on .* 1280 features, 7 classes: 329,735 parameters/)
+    const units = Number(/use a Dense (\d+) head/.exec((await page.textContent(`${verdict('head-size')} [data-test=fix]`)) ?? '')?.[1])
+    expect(units).toBeGreaterThan(0)
+    await page.click(`${verdict('head-size')} [data-test=fix]`)
+    await page.waitForSelector(`${verdict('head-size')}[data-verdict=pass]`)
+    expect(await page.$eval('[data-test=train-hidden]', (s) => Number((s as HTMLSelectElement).value))).toBe(units)
+    expect(await page.textContent('[data-test=head-params]')).toContain(`Dense ${units} + softmax`)
     await page.screenshot({ path: shot('86-checklist-fixed-overridden'), fullPage: true })
     expect(studio.problems).toEqual([])
   })

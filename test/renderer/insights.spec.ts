@@ -30,7 +30,8 @@ function report(weights: string): ChecklistReport {
   if (weights === 'off') {
     checks[2] = { ...checks[2], verdict: 'warn', explanation: 'Largest/smallest 3.00 and class weights are off.', fix: { kind: 'config', label: 'use class weights', patch: { weights: 'inverse' }, applies: true } }
   }
-  checks[4] = { ...checks[4], verdict: 'warn', explanation: 'Too big a head.', fix: { kind: 'config', label: 'use a Dense 64 head', patch: { head: { hidden: 64 } }, applies: false } }
+  checks[3] = { ...checks[3], verdict: 'warn', explanation: 'Rotations of 30°.', fix: { kind: 'config', label: 'rotate at most 15°', patch: { augmentation: { rotation: 15 } }, applies: false } }
+  checks[4] = { ...checks[4], verdict: 'warn', explanation: 'Too big a head.', fix: { kind: 'config', label: 'use a Dense 64 head', patch: { head: { hidden: 64 } }, applies: true } }
   checks[7] = { ...checks[7], verdict: 'warn', explanation: 'Near-identical images.', fix: { kind: 'navigate', label: 'review duplicates', route: 'review' } }
   checks[8] = { ...checks[8], verdict: 'fail', explanation: 'Recall of "fear" 10%.', fix: { kind: 'navigate', label: 'open the confusion matrix', route: 'evaluate' } }
   const counts = { pass: 0, warn: 0, fail: 0 }
@@ -79,7 +80,7 @@ describe('ChecklistPanel', () => {
     expect(w.find('[data-test=check-class-imbalance]').attributes('data-verdict')).toBe('pass')
     await w.setProps({ config: { weights: 'off' } })
     await vi.waitFor(() => expect(w.find('[data-test=check-class-imbalance]').attributes('data-verdict')).toBe('warn'))
-    expect(w.find('[data-test=checklist-summary]').text()).toContain('6 pass · 3 warn · 1 fail · 4 open')
+    expect(w.find('[data-test=checklist-summary]').text()).toContain('5 pass · 4 warn · 1 fail · 5 open')
   })
 
   it('judges again when a job ends (a finished run changes check 9)', async () => {
@@ -94,9 +95,11 @@ describe('ChecklistPanel', () => {
     const { w, r } = await mountPanel({ weights: 'off' })
     await w.find('[data-test=check-class-imbalance] [data-test=fix]').trigger('click')
     expect(w.emitted('fix')).toEqual([[{ weights: 'inverse' }]])
-    const head = w.find('[data-test=check-head-size]')
-    expect(head.find('[data-test=fix]').exists()).toBe(false)
-    expect(head.text()).toContain('Fix: use a Dense 64 head (not an option of this trainer yet)')
+    await w.find('[data-test=check-head-size] [data-test=fix]').trigger('click')
+    expect(w.emitted('fix')?.[1]).toEqual([{ hidden: 64 }])
+    const augmentation = w.find('[data-test=check-augmentation]')
+    expect(augmentation.find('[data-test=fix]').exists()).toBe(false)
+    expect(augmentation.text()).toContain('Fix: rotate at most 15° (not an option of this trainer yet)')
     expect(w.find('[data-test=check-validation-split] [data-test=fix]').exists()).toBe(false)
     await w.find('[data-test=check-confusion-matrix] [data-test=fix]').trigger('click')
     await flushPromises()
@@ -125,7 +128,9 @@ describe('formPatch', () => {
     expect(formPatch({ split: { kind: 'environment', validationEnvironments: ['webcam'] } })).toEqual({ splitKind: 'environment', heldOut: 'webcam' })
     expect(formPatch({ split: { kind: 'subject', validation: 0.25, seed: 1 } })).toEqual({ splitKind: 'subject', validation: 0.25 })
     expect(formPatch({ split: { kind: 'environment', validationEnvironments: ['a', 'b'] } })).toBeNull()
-    expect(formPatch({ head: { hidden: 64 } })).toBeNull()
+    expect(formPatch({ head: { hidden: 64 } })).toEqual({ hidden: 64 })
+    expect(formPatch({ head: { hidden: 0, dropout: 0.2, learningRate: 0.01 } })).toEqual({ hidden: 0, dropout: 0.2, headLr: 0.01 })
+    expect(formPatch({ augmentation: { rotation: 15 } })).toBeNull()
   })
 })
 

@@ -110,7 +110,8 @@ export function createHandlers(session: Session, shell: ShellHandlers = {}): Han
     'classes.merge': (req) => classesChanged(() => mergeClasses(db(), req.sourceId, req.targetId)),
     'classes.delete': (req) => classesChanged(() => deleteClass(db(), req.classId, req.clearLabels ?? false)),
     'training.start': (req) => {
-      const options = { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head: req.epochs ? { epochs: req.epochs } : undefined, seed: req.seed, flip: req.flip, stage2: req.stage2, probe: req.probe }
+      const head = req.head || req.epochs ? { ...req.head, ...(req.epochs ? { epochs: req.epochs } : {}) } : undefined
+      const options = { backbone: req.backbone, size: req.size, split: req.split, weights: req.weights, head, seed: req.seed, flip: req.flip, stage2: req.stage2, probe: req.probe }
       // The probe (backbone 'auto') runs before the worker: its progress is a 'probe' phase of the run.
       // (The probe may report before startJob returns: those first events have no job id yet and are skipped.)
       let started: JobStarted | undefined

@@ -3,6 +3,7 @@
 // cross-entropy. Stage 1 trains it alone on cached embeddings, which is ~20x faster than running
 // the frozen backbone every epoch (DESIGN.md).
 import * as tf from '@tensorflow/tfjs'
+import { headParamCount } from '../../shared/head'
 
 export interface HeadConfig {
   /** Units of the hidden Dense layer; 0 for a plain softmax on the features. */
@@ -18,6 +19,17 @@ export interface HeadConfig {
 
 export const DEFAULT_HEAD: HeadConfig = { hidden: 256, dropout: 0.5, learningRate: 1e-3, epochs: 40, batchSize: 32, patience: 6, seed: 1 }
 
+/** The first field of a head config that no head can train with, as [field, what it must be], or null. */
+export function badHeadField(h: HeadConfig): [keyof HeadConfig, string] | null {
+  if (!Number.isInteger(h.hidden) || h.hidden < 0 || h.hidden > 8192) return ['hidden', 'an integer 0..8192 (0: softmax only)']
+  if (!(h.dropout >= 0 && h.dropout <= 0.95)) return ['dropout', 'a number 0..0.95']
+  if (!(h.learningRate > 0 && h.learningRate <= 1)) return ['learningRate', 'a number above 0, at most 1']
+  if (!Number.isInteger(h.epochs) || h.epochs < 1) return ['epochs', 'a positive integer']
+  if (!Number.isInteger(h.batchSize) || h.batchSize < 1) return ['batchSize', 'a positive integer']
+  if (!Number.isInteger(h.patience) || h.patience < 1) return ['patience', 'a positive integer']
+  return null
+}
+
 /**
  * Stage 1's batch size for a training set: 32 (the default) up to 4,095 images, then doubling while
  * an epoch keeps at least 64 optimizer steps. Each Adam step updates
@@ -31,9 +43,7 @@ export function stage1BatchSize(trainImages: number): number {
 }
 
 /** Trainable parameters of the head: what the checklist compares with the data size. */
-export function headParamCount(featureDim: number, hidden: number, classes: number): number {
-  return hidden > 0 ? featureDim * hidden + hidden + hidden * classes + classes : featureDim * classes + classes
-}
+export { headParamCount }
 
 export function buildHead(featureDim: number, classes: number, cfg: Pick<HeadConfig, 'hidden' | 'dropout' | 'seed'>): tf.Sequential {
   const model = tf.sequential({ name: 'head' })

@@ -14,7 +14,7 @@ import type { Project } from '../project/project'
 import type { ProbeResult } from '../../shared/probe'
 import { backboneStatus, getBackbone, prepareBackbone, type Backbone } from './backbones'
 import { classWeights, type WeightMode } from './class-weights'
-import { DEFAULT_HEAD, stage1BatchSize, type HeadConfig } from './head'
+import { badHeadField, DEFAULT_HEAD, stage1BatchSize, type HeadConfig } from './head'
 import { checkAugment, DEFAULT_AUGMENT, type AugmentConfig } from './augment'
 import { loadLatestCheckpoint } from './checkpoint'
 import type { PlannedImage, Prediction, RunSummary, Stage2Plan, TrainerEvent, TrainPlan } from './plan'
@@ -183,6 +183,8 @@ export async function runTraining(project: Project, opts: TrainOptions = {}, hoo
   if (!trainTotal) throw new StudioError('conflict', 'the split leaves no images for training: every labeled image is in validation; choose another split')
   const weights = classWeights(trainCounts, opts.weights ?? 'inverse')
   const head: HeadConfig = { ...DEFAULT_HEAD, seed, batchSize: stage1BatchSize(trainTotal), ...opts.head }
+  const bad = badHeadField(head)
+  if (bad) throw new StudioError('invalid_payload', `head.${bad[0]} must be ${bad[1]} (got ${head[bad[0]]})`, `head.${bad[0]}`)
   planStage2(opts.stage2, trainTotal, head, true) // bad stage-2 options fail before any run is recorded
   const base = { split: { method, description: describeMethod(method) }, composition: split.composition, classWeights: weights, head, flip: opts.flip ?? true, classes, warnings }
 

@@ -2,10 +2,12 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
+import type { Io } from '../../../src/main/cli/io'
+import { main } from '../../../src/main/cli/main'
 import { importDemo } from '../../../src/main/dataset/demo-import'
 import { getRun, runEpochs } from '../../../src/main/db/repos/runs'
 import { label } from '../../../src/main/labeling/actions'
-import { createProject, type Project } from '../../../src/main/project/project'
+import { createProject, openProject, type Project } from '../../../src/main/project/project'
 import { loadRunModel } from '../../../src/main/training/artifacts'
 import { defaultSplit, gatherImages, runTraining } from '../../../src/main/training/runner'
 import { EMOTION7 } from '../../../src/shared/presets'
@@ -88,6 +90,32 @@ describe('a training run', () => {
     expect(getRun(q.db, out.runId)!.status).toBe('completed')
     expect(getRun(q.db, single.runId)!.status).toBe('completed')
     q.close()
+  })
+
+  it('takes the head from the CLI (softmax only here) and refuses one out of bounds, naming the field', async () => {
+    const p = await demo(70)
+    const dir = p.dir
+    p.close()
+    let out = ''
+    let err = ''
+    const io: Io = { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n') }
+    const common = ['train', dir, '--backbone', 'pixels', '--no-stage2', '--epochs', '2', '--workers', '1', '--split', 'stratified']
+    expect(await main([...common, '--hidden', '0', '--lr', '0.01', '--json'], io)).toBe(0)
+    const runId = (JSON.parse(out) as { runId: number }).runId
+    const q = openProject(dir)
+    expect((getRun(q.db, runId)!.config as { head: object }).head).toMatchObject({ hidden: 0, learningRate: 0.01, epochs: 2 })
+    // the saved model's head is one softmax layer on the features, as asked
+    const loaded = await loadRunModel(join(dir, 'runs', String(runId)))
+    expect(loaded.model.layers.filter((l) => l.getClassName() === 'Dense')).toHaveLength(1)
+    loaded.model.dispose()
+    q.close()
+    expect(await main([...common, '--dropout', '2'], io)).toBe(1)
+    expect(err).toMatch(/head\.dropout must be a number 0\.\.0\.95 \(got 2\)/)
+    expect(await main([...common, '--hidden', '2.5'], io)).toBe(1)
+    expect(err).toMatch(/head\.hidden must be an integer 0\.\.8192/)
+    const r = openProject(dir)
+    expect(r.db.prepare('SELECT count(*) FROM runs').pluck().get()).toBe(1) // the refused ones recorded nothing
+    r.close()
   })
 
   it('refuses stage-2 settings out of bounds, naming the field', async () => {

@@ -1,5 +1,5 @@
 // The training config the checklist judges. Its fields are training.start's (whatever that channel
-// accepts today) plus the trainer's own options that channel does not carry yet (head, stages,
+// accepts today) plus the trainer's own options that channel does not carry yet (stages,
 // augmentation, a normalisation override); defaults come from the trainer itself, so the
 // checklist judges exactly what a click on Train would run.
 import { z } from 'zod'

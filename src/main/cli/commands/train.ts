@@ -81,7 +81,7 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train a classifier on the labeled images (head on the frozen backbone, then the top blocks fine-tuned)',
   usage:
-    'studio train <project> [--backbone auto|ID] [--probe-sample N] [--probe-backbones A,B] [--size PX] [--split stratified|subject|column|environment:E] [--validation 0.2] [--weights inverse|effective|off] [--epochs N] [--seed S] [--no-flip] ' +
+    'studio train <project> [--backbone auto|ID] [--probe-sample N] [--probe-backbones A,B] [--size PX] [--split stratified|subject|column|environment:E] [--validation 0.2] [--weights inverse|effective|off] [--epochs N] [--hidden N] [--dropout P] [--lr LR] [--seed S] [--no-flip] ' +
     '[--no-stage2] [--unfreeze F] [--stage2-lr LR] [--stage2-epochs N] [--batch N] [--augment LIST] [--workers N] [--resume RUN] [--json]',
   help: `Runs a training run in a worker thread and records it in the project: features from a
 pretrained backbone (computed once and cached), then the head (Dense 256 relu, Dropout 0.5,
@@ -99,6 +99,9 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
   --validation P    validation share for stratified/subject splits (default 0.2)
   --weights M       class weights: inverse (default), effective or off
   --epochs N        most epochs of the head (default 40)
+  --hidden N        units of the head's hidden Dense layer (default 256; 0: softmax only)
+  --dropout P       the head's dropout, 0..0.95 (default 0.5)
+  --lr LR           the head's learning rate (default 0.001)
   --seed S          seed for the split, initialisation and shuffling (default 1)
   --no-flip         no horizontally flipped views
   --no-stage2       keep the backbone frozen (stage 1 only)
@@ -122,6 +125,9 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
       validation: { type: 'string' },
       weights: { type: 'string' },
       epochs: { type: 'string' },
+      hidden: { type: 'string' },
+      dropout: { type: 'string' },
+      lr: { type: 'string' },
       seed: { type: 'string' },
       'no-flip': { type: 'boolean' },
       'no-stage2': { type: 'boolean' },
@@ -139,6 +145,7 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
     const validation = num('validation', values.validation) ?? 0.2
     if (values.weights !== undefined && !['inverse', 'effective', 'off'].includes(values.weights)) throw new UsageError('--weights must be inverse, effective or off')
     const epochs = num('epochs', values.epochs)
+    const headOptions = Object.entries({ epochs, hidden: num('hidden', values.hidden), dropout: num('dropout', values.dropout), learningRate: num('lr', values.lr) }).filter(([, v]) => v !== undefined)
     const stage2 = stage2Of(values)
     const workers = num('workers', values.workers)
     const resume = num('resume', values.resume)
@@ -160,7 +167,7 @@ backbone fine-tuned together with the head at a lower learning rate, BatchNorm k
                 size: num('size', values.size),
                 split: splitOf(values.split, validation, seed),
                 weights: values.weights as 'inverse' | 'effective' | 'off' | undefined,
-                head: epochs !== undefined ? { epochs } : undefined,
+                head: headOptions.length ? Object.fromEntries(headOptions) : undefined,
                 flip: !values['no-flip'],
                 seed,
                 stage2,

@@ -138,7 +138,7 @@ describe('5. head size', () => {
     expect(big.verdict).toBe('warn') // 1280*256+256+256*2+2 = 328,450 / 96
     expect(big.explanation).toContain('328,450 parameters')
     // Dense 64: 1280*64+64+64*2+2 = 82,114 / 96 = 855 per image, the largest that fits
-    expect(big.fix).toMatchObject({ label: 'use a Dense 64 head', patch: { head: { hidden: 64 } }, applies: false })
+    expect(big.fix).toMatchObject({ label: 'use a Dense 64 head', patch: { head: { hidden: 64 } }, applies: true }) // training.start takes a head
     // holding out webcam leaves exactly the 60 studio images to train on
     expect(check(f, 'head-size', { split: { kind: 'environment', validationEnvironments: ['webcam'] } }).explanation).toContain('~60 training images')
     const tiny = new Fixture(['a', 'b'])

@@ -10,6 +10,9 @@ export interface TrainFormPatch {
   splitKind?: 'stratified' | 'subject' | 'environment' | 'column'
   validation?: number
   heldOut?: string
+  hidden?: number
+  dropout?: number
+  headLr?: number
 }
 
 /** The form changes a patch means, or null when the form has no field for part of it. */
@@ -18,6 +21,12 @@ export function formPatch(patch: ProposedConfig): TrainFormPatch | null {
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue
     if (key === 'backbone' || key === 'size' || key === 'weights' || key === 'flip') Object.assign(out, { [key]: value })
+    else if (key === 'head') {
+      const h = value as NonNullable<ProposedConfig['head']>
+      if (h.hidden !== undefined) out.hidden = h.hidden
+      if (h.dropout !== undefined) out.dropout = h.dropout
+      if (h.learningRate !== undefined) out.headLr = h.learningRate
+    }
     else if (key === 'split') {
       const s = value as NonNullable<ProposedConfig['split']>
       out.splitKind = s.kind
