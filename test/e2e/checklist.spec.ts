@@ -67,6 +67,13 @@ describe('preflight checklist in the Train view', () => {
     await page.waitForSelector(`${verdict('head-size')}[data-verdict=pass]`)
     expect(await page.$eval('[data-test=train-hidden]', (s) => Number((s as HTMLSelectElement).value))).toBe(units)
     expect(await page.textContent('[data-test=head-params]')).toContain(`Dense ${units} + softmax`)
+
+    // fine-tuning 300 images: "train the head only" turns stage 2 off in the form
+    await page.selectOption('[data-test=train-stage2]', 'on')
+    await page.waitForSelector(`${verdict('frozen-first-stage')}[data-verdict=warn]`)
+    await page.click(`${verdict('frozen-first-stage')} [data-test=fix]`)
+    await page.waitForSelector(`${verdict('frozen-first-stage')}[data-verdict=pass]`)
+    expect(await page.$eval('[data-test=train-stage2]', (s) => (s as HTMLSelectElement).value)).toBe('off')
     await page.screenshot({ path: shot('86-checklist-fixed-overridden'), fullPage: true })
     expect(studio.problems).toEqual([])
   })

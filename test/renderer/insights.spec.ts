@@ -131,6 +131,9 @@ describe('formPatch', () => {
     expect(formPatch({ head: { hidden: 64 } })).toEqual({ hidden: 64 })
     expect(formPatch({ head: { hidden: 0, dropout: 0.2, learningRate: 0.01 } })).toEqual({ hidden: 0, dropout: 0.2, headLr: 0.01 })
     expect(formPatch({ augmentation: { rotation: 15 } })).toBeNull()
+    expect(formPatch({ stage2: { enabled: false, epochs: 12, batchSize: 32 } })).toEqual({ stage2Mode: 'off' })
+    expect(formPatch({ stage2: { enabled: true, fraction: 0.2, learningRate: 1e-4, epochs: 12 } })).toEqual({ stage2Mode: 'on', unfreeze: 0.2, stage2Lr: 1e-4 })
+    expect(formPatch({ stage2: { enabled: true } })).toBeNull()
   })
 })
 

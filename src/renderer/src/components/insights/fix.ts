@@ -13,6 +13,9 @@ export interface TrainFormPatch {
   hidden?: number
   dropout?: number
   headLr?: number
+  stage2Mode?: 'on' | 'off'
+  unfreeze?: number
+  stage2Lr?: number
 }
 
 /** The form changes a patch means, or null when the form has no field for part of it. */
@@ -21,7 +24,16 @@ export function formPatch(patch: ProposedConfig): TrainFormPatch | null {
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue
     if (key === 'backbone' || key === 'size' || key === 'weights' || key === 'flip') Object.assign(out, { [key]: value })
-    else if (key === 'head') {
+    else if (key === 'stage2') {
+      // The rest of a stage-2 patch (epochs, batch, augmentation) is what the form itself sent.
+      const st = value as NonNullable<ProposedConfig['stage2']>
+      if (st.enabled === false) out.stage2Mode = 'off'
+      else if (st.fraction !== undefined) {
+        out.stage2Mode = 'on'
+        out.unfreeze = st.fraction
+        if (st.learningRate !== undefined) out.stage2Lr = st.learningRate
+      } else return null
+    } else if (key === 'head') {
       const h = value as NonNullable<ProposedConfig['head']>
       if (h.hidden !== undefined) out.hidden = h.hidden
       if (h.dropout !== undefined) out.dropout = h.dropout
