@@ -4,15 +4,19 @@
 // for comparison. "wall" is the whole call (worker start-up, model loading and the first, slower
 // batch included); "computing" is the rate once the model is loaded, summed over workers.
 // --flip embeds each image's orig and flip views, as a training run does (one decode, two forward
-// passes); --skip-workers leaves out the "N worker threads" case (flagging's and the probe's way).
-// Run: node bin/run-ts.mjs bench/embeddings.ts [N] [runs] [--flip] [--skip-workers]
+// passes); --skip-workers leaves out the "N worker threads" case (flagging's and the probe's way);
+// --demo embeds the demo dataset's faces (112 px PNGs, `studio demo --seed 3`) instead of photos.
+// Run: node bin/run-ts.mjs bench/embeddings.ts [N] [runs] [--flip] [--skip-workers] [--demo]
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import { importDemo } from '../src/main/dataset/demo-import'
+import { createProject, openProject } from '../src/main/project/project'
 import { initBackend } from '../src/main/training/backend'
+import { EMOTION7 } from '../src/shared/presets'
 import { preprocessSpecFor } from '../src/main/training/backbones'
 import { loadPixels } from '../src/main/training/preprocess'
 import { embed, embedParallel, type EmbeddingOptions, type EmbeddingRequest, type EmbeddingResult, type View } from '../src/main/training/embeddings'
@@ -24,7 +28,26 @@ const N = Number(positional[0] ?? 512)
 const RUNS = Number(positional[1] ?? 3)
 const VIEWS: View[] = flags.includes('--flip') ? ['orig', 'flip'] : ['orig']
 const SKIP_WORKERS = flags.includes('--skip-workers')
-const SRC = join(tmpdir(), `ff-bench-embed-photos-${N}`)
+const DEMO = flags.includes('--demo')
+const SRC = join(tmpdir(), DEMO ? `ff-bench-embed-demo-${N}` : `ff-bench-embed-photos-${N}`)
+const SOURCE = DEMO ? 'demo faces (112 px PNG)' : 'JPEGs (640x480)'
+
+/** The demo dataset's own images, as `studio demo <dir> --images N --seed 3` makes them. */
+async function makeDemo(): Promise<EmbeddingRequest[]> {
+  if (!existsSync(join(SRC, 'studio.sqlite'))) {
+    rmSync(SRC, { recursive: true, force: true })
+    const p = createProject(SRC, { classes: [...EMOTION7] })
+    await importDemo(p, { images: N, seed: 3 })
+    p.close()
+  }
+  const p = openProject(SRC)
+  try {
+    const rows = p.db.prepare('SELECT sha256, stored_path AS stored FROM images ORDER BY id').all() as { sha256: string; stored: string }[]
+    return rows.map((r) => ({ sha256: r.sha256, path: join(SRC, r.stored) }))
+  } finally {
+    p.close()
+  }
+}
 
 /** Smooth gradients, a disc and sensor noise: JPEG decode then costs what a photo's does. */
 async function makePhotos(): Promise<EmbeddingRequest[]> {
@@ -136,8 +159,8 @@ async function main(): Promise<void> {
   // Other processes on the machine skew every figure here: say how busy it was.
   const loadBefore = loadavg()[0]
   const backend = await initBackend()
-  console.log(`backend ${backend.name} (simd ${backend.simd}); preparing ${N} JPEGs of 640x480 in ${SRC} ...`)
-  const images = await makePhotos()
+  console.log(`backend ${backend.name} (simd ${backend.simd}); preparing ${N} ${SOURCE} in ${SRC} ...`)
+  const images = DEMO ? await makeDemo() : await makePhotos()
   const cores = availableParallelism()
   const every: Case[] = [
     // One tfjs thread, with JPEG decoding on libuv's threads free to use the other core.
@@ -193,13 +216,14 @@ async function main(): Promise<void> {
     runs: samples[i]
   }))
   const markdown =
-    `Embedding ${N} JPEGs (640x480), views ${VIEWS.join('+')}, into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
+    `Embedding ${N} ${SOURCE}, views ${VIEWS.join('+')}, into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
     table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread', 'vs 1 thread on one core', 'other processes, cores (per run)'], rows) +
     `\n\nTraining-run case against the same run's baselines (median of ${RUNS} pairs): ${paired(0).toFixed(2)}x one thread, ${paired(1).toFixed(2)}x one thread on one core.\n` +
     `Decoding (loadPixels) costs ${cost.decodeMs.toFixed(2)} ms CPU per image, the backbone ${cost.computeMs.toFixed(1)} ms per image (${VIEWS.length} view${VIEWS.length > 1 ? 's' : ''}).`
   const load = { before: loadBefore, after: loadavg()[0] }
   console.log(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)}`)
-  writeResult(VIEWS.length > 1 ? 'embeddings-flip' : 'embeddings', {
+  writeResult(`embeddings${DEMO ? '-demo' : ''}${VIEWS.length > 1 ? '-flip' : ''}`, {
+    source: SOURCE,
     images: N, views: VIEWS, runs: RUNS, backend: backend.name, simd: backend.simd, peakRssMiB: peakRssMiB(), loadAverage: load,
     pairedRatio: { vsOneThread: paired(0), vsOneThreadOnOneCore: paired(1) }, decodeCost: cost, results
   }, markdown)
