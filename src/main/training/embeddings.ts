@@ -10,7 +10,8 @@ import { setImmediate } from 'node:timers/promises'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import Database from 'better-sqlite3'
-import { moduleWorkerEntry, WORKER_BOOT } from '../util/module-worker'
+import { moduleWorkerEntry } from '../util/module-worker'
+import { sameWork, startEmbedWorker, WORKER_TAG, type EmbedWorker, type WorkerInput } from './embed-workers'
 import { initBackend } from './backend'
 import { getBackbone, loadFeatureExtractor, preprocessSpecFor, type FeatureExtractor } from './backbones'
 import { flipHorizontal, loadPixels, PIPELINE, type PreprocessSpec, type ResizePolicy } from './preprocess'
@@ -354,19 +355,12 @@ export async function embed(cacheDir: string, images: EmbeddingRequest[], opts: 
 // The calling thread hands out batches as workers ask, so a worker that started late or shares
 // its core with something else simply does fewer; cancelling means handing out no more.
 
-const WORKER_TAG = 'freezeframe-embed-worker'
-
 type ToWorker = { type: 'work'; batch: Pending[] } | { type: 'stop'; drop: boolean }
 type FromWorker =
+  | { type: 'ready' }
   | { type: 'batchDone'; rows: number }
   | { type: 'done'; computed: number; backend: string; imagesPerSecond: number }
   | { type: 'error'; message: string }
-
-interface WorkerInput {
-  [WORKER_TAG]: true
-  cacheDir: string
-  opts: Omit<EmbeddingOptions, 'signal' | 'onProgress'>
-}
 
 const workerEntry = () => moduleWorkerEntry(import.meta.url, 'embeddings')
 
@@ -392,6 +386,7 @@ async function workerMain(port: NonNullable<typeof parentPort>, input: WorkerInp
     const backend = await ensureBackend()
     cache = new EmbeddingCache(input.cacheDir)
     extractor = await loadFeatureExtractor(plan.key.backbone, plan.spec.size)
+    post({ type: 'ready' }) // for a worker started ahead of its work (startEmbedWorker)
     let computed = 0
     let started = 0
     for (;;) {
@@ -434,11 +429,12 @@ interface Dispatch {
   signal: AbortSignal
 }
 
-/** Runs one worker to the end, keeping it two batches deep: one computing, one decoding. */
-function runWorker(input: WorkerInput, dispatch: Dispatch): Promise<FromWorker & { type: 'done' }> {
-  const where = workerEntry()!
+/** Runs one started worker to the end, keeping it two batches deep: one computing, one decoding. */
+function runWorker(started: EmbedWorker, dispatch: Dispatch): Promise<FromWorker & { type: 'done' }> {
+  const { worker } = started
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { ...input, ...where } })
+    // One that ended before it was handed work will send nothing more.
+    if (started.early) return reject(started.early)
     const send = (m: ToWorker) => worker.postMessage(m)
     let outstanding = 0
     const feed = (count: number) => {
@@ -463,6 +459,7 @@ function runWorker(input: WorkerInput, dispatch: Dispatch): Promise<FromWorker &
     // its module has loaded, while its backend and backbone load (~0.2 s sooner to its first batch).
     feed(2)
     worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') return
       if (m.type === 'batchDone') {
         outstanding--
         dispatch.onRows(m.rows)
@@ -487,6 +484,11 @@ export interface ParallelOptions extends EmbeddingOptions {
    * block for a batch at a time (a training worker, the CLI), never the app's main thread.
    */
   useCallingThread?: boolean
+  /**
+   * Workers started ahead of the call (startEmbedWorker), e.g. by a training worker alongside its
+   * own start-up. Those started for this work are used first; every one is ended by the call.
+   */
+  prestarted?: EmbedWorker[]
 }
 
 /** The calling thread as one of embedParallel's lanes: batches taken from the same dispatch, one decoding ahead. */
@@ -526,9 +528,18 @@ async function runInThread(cacheDir: string, plan: Plan, dispatch: Dispatch): Pr
  * that cannot start workers.
  */
 export async function embedParallel(cacheDir: string, images: EmbeddingRequest[], opts: ParallelOptions): Promise<EmbeddingResult> {
-  const { workers: wanted, useCallingThread, ...single } = opts
+  const { workers: wanted, useCallingThread, prestarted = [], ...single } = opts
+  // Every worker started ahead that no lane takes is ended here, whatever happens.
+  const unused = new Set(prestarted)
+  try {
+    return await embedInLanes(cacheDir, images, single, Math.max(1, Math.floor(wanted ?? availableParallelism())), useCallingThread ?? false, unused)
+  } finally {
+    for (const w of unused) void w.worker.terminate()
+  }
+}
+
+async function embedInLanes(cacheDir: string, images: EmbeddingRequest[], single: EmbeddingOptions, workers: number, useCallingThread: boolean, unused: Set<EmbedWorker>): Promise<EmbeddingResult> {
   const plan = planFor(single)
-  const workers = Math.max(1, Math.floor(wanted ?? availableParallelism()))
   const cache = new EmbeddingCache(cacheDir)
   let pending: Pending[]
   let cached: number
@@ -570,13 +581,23 @@ export async function embedParallel(cacheDir: string, images: EmbeddingRequest[]
     },
     signal: stop.signal
   }
+  /** A worker for one lane: one started ahead for this very work, else a new one. */
+  const laneWorker = (): EmbedWorker => {
+    const ahead = [...unused].find((w) => sameWork(w.input, cacheDir, shared))
+    if (ahead) {
+      unused.delete(ahead)
+      return ahead
+    }
+    const w = startEmbedWorker(cacheDir, shared)
+    if (!w) throw new Error('no embedding worker entry was found beside this module')
+    return w
+  }
   let results: (FromWorker & { type: 'done' })[]
   try {
-    const input: WorkerInput = { [WORKER_TAG]: true, cacheDir, opts: shared }
     const lanes = Math.min(workers, batches.length)
     const here = useCallingThread ? 1 : 0
     // The workers start first: the calling thread's own lane then blocks it batch by batch.
-    const started = Array.from({ length: lanes - here }, () => runWorker(input, dispatch))
+    const started = Array.from({ length: lanes - here }, () => runWorker(laneWorker(), dispatch))
     if (here) started.push(runInThread(cacheDir, plan, dispatch))
     results = await Promise.all(started)
   } catch (err) {

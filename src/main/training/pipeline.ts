@@ -10,6 +10,7 @@ import { initBackend } from './backend'
 import { getBackbone, loadFeatureExtractor, preprocessSpecFor } from './backbones'
 import { BOUNDARY_BUDGET_BYTES, boundaryBytes, computeBoundary } from './boundary'
 import { checkpointDir, loadLatestCheckpoint, loadStageCheckpoint, saveCheckpoint } from './checkpoint'
+import { embeddingWork, type EmbedWorker } from './embed-workers'
 import { embedParallel } from './embeddings'
 import { buildHead } from './head'
 import type { BatchProgress, PlannedImage, Prediction, RunSummary, Stage2Summary, TrainerEvent, TrainPlan } from './plan'
@@ -238,7 +239,8 @@ async function saveModel(plan: TrainPlan, head: tf.LayersModel, tuned: tf.Layers
   }
 }
 
-export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSignal): Promise<void> {
+/** `prestarted`: embedding workers the training worker started alongside its own start-up; all are ended here. */
+export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSignal, prestarted: EmbedWorker[] = []): Promise<void> {
   const started = performance.now()
   const disposables: tf.LayersModel[] = []
   try {
@@ -246,17 +248,17 @@ export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSign
     emit({ type: 'backend', name: backend.name })
     const workers = plan.embedWorkers ?? availableParallelism()
     emit({ type: 'stageBegin', stage: 0, description: `features from ${plan.backbone} at ${plan.size} px (cached; ${workers} thread${workers > 1 ? 's' : ''})` })
+    const work = embeddingWork(plan)
     const emb = await embedParallel(
-      plan.cacheDir,
+      work.cacheDir,
       plan.images.map((i) => ({ sha256: i.sha256, path: i.path })),
       {
-        backbone: plan.backbone,
-        size: plan.size,
-        views: plan.flip ? ['orig', 'flip'] : ['orig'],
+        ...work.opts,
         signal,
         workers,
         // This is the training worker: it may compute too, from the first second.
         useCallingThread: true,
+        prestarted,
         onProgress: (done, total) => emit({ type: 'progress', phase: 'embedding', done, total })
       }
     )
@@ -305,6 +307,8 @@ export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSign
   } catch (err) {
     emit({ type: 'runEnd', status: 'failed', error: err instanceof Error ? err.message : String(err), ...(err instanceof BackendLost ? { restartAtBatch: err.batchSize } : {}) })
   } finally {
+    // embedParallel ends the ones it was given; this covers a run that failed before embedding.
+    for (const w of prestarted) void w.worker.terminate()
     for (const m of disposables) {
       try {
         m.dispose()

@@ -3,6 +3,7 @@
 // whole process leaves the run marked failed or interrupted, never "running" forever; such a run
 // can be resumed from its last checkpoint (resumeTraining).
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +15,7 @@ import type { Project } from '../project/project'
 import type { ProbeResult } from '../../shared/probe'
 import { backboneStatus, getBackbone, prepareBackbone, type Backbone } from './backbones'
 import { classWeights, type WeightMode } from './class-weights'
+import { embeddingWork } from './embed-workers'
 import { badHeadField, DEFAULT_HEAD, stage1BatchSize, type HeadConfig } from './head'
 import { checkAugment, DEFAULT_AUGMENT, type AugmentConfig } from './augment'
 import { loadLatestCheckpoint } from './checkpoint'
@@ -365,6 +367,9 @@ function savePredictions(project: Project, runId: number, images: PlannedImage[]
   for (const p of predictions) insert.run(runId, p.imageId, part.get(p.imageId) ?? 'other', p.label, p.predicted, JSON.stringify(p.probs))
 }
 
+/** Image views from which a run starts its embedding workers with the training worker (a few batches' worth). */
+const PRESTART_FROM = 256
+
 /** Fresh workers a run may be given after its backend died of memory (each halves the batch). */
 const MAX_MEMORY_RESTARTS = 5
 
@@ -379,7 +384,12 @@ function launch(project: Project, plan: TrainPlan, warnings: string[], hooks: Ru
   delay.enable()
   return new Promise<RunOutcome>((resolve) => {
     let ended = false
-    const worker = new Worker(workerEntry())
+    // One embedding worker per other core starts with the training worker, so their start-ups
+    // overlap (pipeline.ts hands it to embedParallel). Not for a resumed run: its features are cached.
+    const others = (plan.embedWorkers ?? availableParallelism()) - 1
+    const images = plan.images.length * (plan.flip ? 2 : 1)
+    const embed = !plan.resume && others > 0 && images >= PRESTART_FROM ? { count: others, ...embeddingWork(plan) } : undefined
+    const worker = new Worker(workerEntry(), { workerData: { embed } })
     hooks.onWorker?.(worker)
     const finish = (outcome: Omit<RunOutcome, 'runId' | 'warnings'>, predictions: Prediction[] = []) => {
       if (ended) return

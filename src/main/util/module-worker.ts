@@ -30,8 +30,9 @@ function tsxLoader(from: string): string {
 }
 
 /**
- * Where a worker can import the module whose `import.meta.url` is `selfUrl` and whose file is
- * named `name` (without extension); null when there is no such file (the caller works in-thread).
+ * Where a worker can import the module named `name` (without extension): the module whose
+ * `import.meta.url` is `selfUrl` itself, its bundled entry beside it, or (from source) its .ts
+ * neighbour; null when there is no such file (the caller works in-thread).
  */
 export function moduleWorkerEntry(selfUrl: string, name: string): WorkerEntry | null {
   const path = fileURLToPath(selfUrl)
@@ -40,5 +41,8 @@ export function moduleWorkerEntry(selfUrl: string, name: string): WorkerEntry | 
   for (const candidate of [join(here, `${name}.js`), join(here, '..', `${name}.js`)]) {
     if (existsSync(candidate)) return { entry: pathToFileURL(candidate).href, loader: null }
   }
+  // From source, a module may start a worker on its TypeScript neighbour.
+  const source = join(here, `${name}.ts`)
+  if (path.endsWith('.ts') && existsSync(source)) return { entry: pathToFileURL(source).href, loader: tsxLoader(selfUrl) }
   return null
 }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../src/main/training/backend'
+import { startEmbedWorker, type EmbedWorker } from '../../../src/main/training/embed-workers'
 import { embed, embedParallel, type EmbeddingRequest } from '../../../src/main/training/embeddings'
 
 const root = mkdtempSync(join(tmpdir(), 'ff-embed-'))
@@ -140,6 +141,30 @@ describe('embedParallel', () => {
   it('reports a complete run as complete when nobody listens to progress', async () => {
     const done = await embedParallel(freshCache(), images, { ...OPTS, workers: 2, batchSize: 4 })
     expect(done).toMatchObject({ computed: 10, cancelled: false })
+  })
+
+  it('uses a worker started ahead for the same work, ends the others, and reports one that died', async () => {
+    const single = await embed(freshCache(), images, OPTS)
+    const cacheDir = freshCache()
+    const same = startEmbedWorker(cacheDir, { ...OPTS, batchSize: 2 })!
+    const other = startEmbedWorker(cacheDir, { ...OPTS, size: 128, batchSize: 2 })! // another size: not this work
+    const exited = (w: EmbedWorker) => new Promise<number>((resolve) => w.worker.once('exit', resolve))
+    const [sameExit, otherExit] = [exited(same), exited(other)]
+    let batchesBySame = 0
+    same.worker.on('message', (m: { type: string }) => m.type === 'batchDone' && batchesBySame++)
+    await Promise.all([same.ready, other.ready])
+    expect(same.early).toBeNull()
+    const both = await embedParallel(cacheDir, images, { ...OPTS, workers: 2, batchSize: 2, useCallingThread: true, prestarted: [same, other] })
+    expect(both.computed).toBe(10)
+    expect(batchesBySame).toBeGreaterThan(0)
+    for (const img of images) expect(maxAbsDiff(both.vectors.get(img.sha256)![0], single.vectors.get(img.sha256)![0])).toBeLessThan(1e-5)
+    // both threads end: the one that worked, and the one never used
+    await Promise.all([sameExit, otherExit])
+    // a worker that died before it was handed work is named, not waited for
+    const dead = startEmbedWorker(freshCache(), { ...OPTS, batchSize: 2 })!
+    await dead.worker.terminate()
+    await dead.ready
+    await expect(embedParallel(dead.input.cacheDir, images, { ...OPTS, workers: 2, batchSize: 2, prestarted: [dead] })).rejects.toThrow(/embedding worker exited with code \d+ before finishing/)
   })
 
   it("fails with a progress listener's own error, stopping the workers (never an uncaught throw)", async () => {
