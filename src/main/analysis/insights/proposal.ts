@@ -12,15 +12,8 @@ import { BACKBONES, getBackbone, type Backbone } from '../../training/backbones'
 import { DEFAULT_HEAD } from '../../training/head'
 import { describeMethod } from '../../training/splits'
 
+// The head comes from training.start's own schema.
 const EXTRAS = {
-  head: z
-    .object({
-      hidden: z.number().int().min(0).max(8192).optional(),
-      dropout: z.number().min(0).max(0.95).optional(),
-      learningRate: z.number().positive().max(1).optional()
-    })
-    .strict()
-    .optional(),
   stages: z
     .array(z.object({ unfreeze: z.number().min(0).max(1), learningRate: z.number().positive().max(1), epochs: z.number().int().min(1).max(500).optional() }).strict())
     .min(1)
