@@ -50,6 +50,8 @@ export interface EmbeddingResult {
   cancelled: boolean
   /** tfjs backend that computed, null when nothing needed computing. */
   backend: string | null
+  /** embedParallel: lanes that ran on workers started ahead of the call (ParallelOptions.prestarted). */
+  startedAhead?: number
 }
 
 export const CACHE_FILE = 'embeddings.sqlite'
@@ -582,10 +584,12 @@ async function embedInLanes(cacheDir: string, images: EmbeddingRequest[], single
     signal: stop.signal
   }
   /** A worker for one lane: one started ahead for this very work, else a new one. */
+  let startedAhead = 0
   const laneWorker = (): EmbedWorker => {
     const ahead = [...unused].find((w) => sameWork(w.input, cacheDir, shared))
     if (ahead) {
       unused.delete(ahead)
+      startedAhead++
       return ahead
     }
     const w = startEmbedWorker(cacheDir, shared)
@@ -616,7 +620,8 @@ async function embedInLanes(cacheDir: string, images: EmbeddingRequest[], single
     // Like embed(): the rate while computing (start-up and model loading excluded), all workers together.
     imagesPerSecond: results.reduce((a, r) => a + r.imagesPerSecond, 0),
     cancelled: done < total,
-    backend: results[0]?.backend ?? null
+    backend: results[0]?.backend ?? null,
+    startedAhead
   }
 }
 

@@ -295,7 +295,7 @@ export async function runPipeline(plan: TrainPlan, emit: Emit, signal: AbortSign
       valLoss: s2 ? s2.valLoss : ev1?.loss ?? null,
       confusion: scored?.confusion ?? null,
       perEnvironment: scored?.perEnvironment ?? [],
-      embedding: { computed: emb.computed, cached: emb.cached, imagesPerSecond: emb.imagesPerSecond, workers },
+      embedding: { computed: emb.computed, cached: emb.cached, imagesPerSecond: emb.imagesPerSecond, workers, startedAhead: emb.startedAhead ?? 0 },
       stage2: s2?.summary ?? null,
       stage2Skipped: blocker,
       resumed: plan.resume,

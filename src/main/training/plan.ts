@@ -80,7 +80,8 @@ export interface RunSummary {
   /** Rows: true class index, columns: predicted. */
   confusion: number[][] | null
   perEnvironment: { environment: string; images: number; accuracy: number }[]
-  embedding: { computed: number; cached: number; imagesPerSecond: number; workers: number }
+  /** `startedAhead`: workers that started with the training worker and computed here (runner.ts). */
+  embedding: { computed: number; cached: number; imagesPerSecond: number; workers: number; startedAhead: number }
   /** Null when stage 2 did not run, with the reason in stage2Skipped. */
   stage2: Stage2Summary | null
   stage2Skipped: string | null

@@ -156,6 +156,7 @@ describe('embedParallel', () => {
     expect(same.early).toBeNull()
     const both = await embedParallel(cacheDir, images, { ...OPTS, workers: 2, batchSize: 2, useCallingThread: true, prestarted: [same, other] })
     expect(both.computed).toBe(10)
+    expect(both.startedAhead).toBe(1)
     expect(batchesBySame).toBeGreaterThan(0)
     for (const img of images) expect(maxAbsDiff(both.vectors.get(img.sha256)![0], single.vectors.get(img.sha256)![0])).toBeLessThan(1e-5)
     // both threads end: the one that worked, and the one never used

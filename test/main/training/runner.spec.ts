@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
@@ -29,6 +30,9 @@ describe('a training run', () => {
     const split = { kind: 'stratified' as const, validation: 0.25, seed: 2 }
     const out = await runTraining(p, { backbone: 'pixels', split, head: { epochs: 30 }, seed: 2 }, { onEvent: (e) => events.push(e.type) })
     expect(out.status).toBe('completed')
+    // 280 images with their flip views: the embedding worker for each other core started with the
+    // training worker, and computed (none on a one-core machine)
+    expect(out.summary!.embedding).toMatchObject({ computed: 560, workers: availableParallelism(), startedAhead: availableParallelism() - 1 })
     expect(events).toContain('backend')
     expect(events.filter((e) => e === 'epochEnd').length).toBeGreaterThan(2)
     expect(events.at(-1)).toBe('runEnd')
