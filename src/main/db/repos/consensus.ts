@@ -19,6 +19,7 @@ const HISTORY_OF_IDS = `
   FROM json_each(?) j JOIN annotations a ON a.image_id = j.value ORDER BY a.id`
 
 type Votes = Map<number, { n: number; newest: number }>
+type HistoryRow = { id: number; annotator: string; classId: number | null; source: string; actionId: string | null }
 
 /** Undo and redo append rows that restate an earlier label: `<action id>:undo:<uuid>` (labeling/actions.ts). */
 const REPLAY = /^(.*):(undo|redo):[^:]*$/
@@ -28,7 +29,7 @@ const REPLAY = /^(.*):(undo|redo):[^:]*$/
  * label restated by undo or redo keeps the time of the label it restates, so undoing a relabel
  * gives back exactly the consensus before it. Returns the votes with those times as `newest`.
  */
-function votesByGivenTime(history: { id: number; annotator: string; classId: number | null; source: string; actionId: string | null }[]): Votes {
+function votesByGivenTime(history: HistoryRow[]): Votes {
   const given = new Map<number, number>() // row id -> when its label was given
   const before = new Map<number, number | undefined>() // original row id -> the time of the label it replaced
   const original = new Map<string, number>() // annotator + action id -> that action's row here
@@ -105,8 +106,8 @@ export function recomputeConsensus(db: Database, imageIds?: Iterable<number>): v
     if (lead.tie && (source === 'undo' || source === 'redo')) replayed.push(imageId)
   }
   if (replayed.length) {
-    const histories = new Map<number, Parameters<typeof votesByGivenTime>[0]>()
-    for (const r of db.prepare(HISTORY_OF_IDS).all(JSON.stringify(replayed)) as (Parameters<typeof votesByGivenTime>[0][number] & { imageId: number })[]) {
+    const histories = new Map<number, HistoryRow[]>()
+    for (const r of db.prepare(HISTORY_OF_IDS).all(JSON.stringify(replayed)) as (HistoryRow & { imageId: number })[]) {
       const h = histories.get(r.imageId) ?? []
       h.push(r)
       histories.set(r.imageId, h)
