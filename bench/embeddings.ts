@@ -6,6 +6,8 @@
 // --flip embeds each image's orig and flip views, as a training run does (one decode, two forward
 // passes); --skip-workers leaves out the "N worker threads" case (flagging's and the probe's way);
 // --demo embeds the demo dataset's faces (112 px PNGs, `studio demo --seed 3`) instead of photos.
+// The training-run case's CPU per image (all threads) gives the most the cores could do; the
+// table says how close it came, and that ceiling's ratio to one thread.
 // Run: node bin/run-ts.mjs bench/embeddings.ts [N] [runs] [--flip] [--skip-workers] [--demo]
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -117,6 +119,8 @@ interface Sample {
   compute: number
   /** Cores' worth of CPU other processes used meanwhile: on a shared machine, what skewed this run. */
   others: number | null
+  /** This process's CPU (every thread: backbones, decoders, workers) per image, in ms. */
+  cpuMs: number
 }
 
 async function once(c: Case, images: EmbeddingRequest[]): Promise<Sample> {
@@ -143,7 +147,7 @@ async function once(c: Case, images: EmbeddingRequest[]): Promise<Sample> {
     `${c.label}: ${s.toFixed(2)} s, ${(images.length / s).toFixed(1)} images/s (${(r.imagesPerSecond / VIEWS.length).toFixed(1)} computing), ` +
       `other processes ${others === null ? '?' : others.toFixed(2)} cores`
   )
-  return { wall: images.length / s, compute: r.imagesPerSecond / VIEWS.length, others }
+  return { wall: images.length / s, compute: r.imagesPerSecond / VIEWS.length, others, cpuMs: (cpu.user + cpu.system) / 1000 / images.length }
 }
 
 /**
@@ -207,6 +211,15 @@ async function main(): Promise<void> {
   const oneCore = median(wall[1])
   // Same-run pairs: run k of the training-run case against run k of each baseline.
   const paired = (base: number) => median(wall[training].map((w, k) => w / wall[base][k]))
+  // The most both cores can give: all cores busy with this process's own CPU per image (decoding
+  // included, which one thread gets for free on the core its backbone leaves idle).
+  const cpuMs = median(samples[training].map((x) => x.cpuMs))
+  const ceiling = (cores * 1000) / cpuMs
+  const reached = median(wall[training].map((w, k) => w / ((cores * 1000) / samples[training][k].cpuMs)))
+  // One thread's own CPU time over its wall time: the cores it keeps busy (its decoding runs on
+  // libuv's threads, on the core its backbone leaves idle). At its CPU per image, all cores busy
+  // give at most cores / that times its rate, however the work is split.
+  const oneThreadCores = median(samples[0].map((x) => (x.cpuMs * x.wall) / 1000))
   const cost = await decodeCost(images, median(samples[0].map((x) => x.compute)))
   const rows = cases.map((c, i) => [
     c.label,
@@ -232,13 +245,19 @@ async function main(): Promise<void> {
     `Embedding ${N} ${SOURCE}, views ${VIEWS.join('+')}, into an empty cache, batch 32, backend ${backend.name}, ${RUNS} runs each\n\n` +
     table(['backbone', 'input', 'images/s (median, wall)', 'best run', 'images/s (median, computing)', 'vs 1 thread', 'vs 1 thread on one core', 'other processes, cores (per run)'], rows) +
     `\n\nTraining-run case against the same run's baselines (median of ${RUNS} pairs): ${paired(0).toFixed(2)}x one thread, ${paired(1).toFixed(2)}x one thread on one core.\n` +
+    `Training-run case: ${cpuMs.toFixed(1)} ms CPU per image over all its threads, so ${cores} busy cores give at most ${ceiling.toFixed(1)} images/s ` +
+    `(${(ceiling / single).toFixed(2)}x one thread); the runs reached ${(reached * 100).toFixed(0)}% of that (median).\n` +
+    `One thread keeps ${oneThreadCores.toFixed(2)} cores busy (its CPU time over its wall time, median), so at its CPU per image ${cores} busy cores give at most ` +
+    `${(cores / oneThreadCores).toFixed(2)}x it.\n` +
     `Decoding (loadPixels) costs ${cost.decodeMs.toFixed(2)} ms CPU per image, the backbone ${cost.computeMs.toFixed(1)} ms per image (${VIEWS.length} view${VIEWS.length > 1 ? 's' : ''}).`
   const load = { before: loadBefore, after: loadavg()[0] }
   console.log(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)}`)
   writeResult(`embeddings${DEMO ? '-demo' : ''}${VIEWS.length > 1 ? '-flip' : ''}`, {
     source: SOURCE,
     images: N, views: VIEWS, runs: RUNS, backend: backend.name, simd: backend.simd, peakRssMiB: peakRssMiB(), loadAverage: load,
-    pairedRatio: { vsOneThread: paired(0), vsOneThreadOnOneCore: paired(1) }, decodeCost: cost, results
+    pairedRatio: { vsOneThread: paired(0), vsOneThreadOnOneCore: paired(1) }, decodeCost: cost,
+    ceiling: { cpuMsPerImage: cpuMs, imagesPerSecond: ceiling, vsOneThread: ceiling / single, reached },
+    oneThread: { coresBusy: oneThreadCores, boundVsOneThread: cores / oneThreadCores }, results
   }, markdown)
 }
 
