@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { describe, expect, it } from 'vitest'
 import { useProjectStore } from '../../src/renderer/src/stores/project'
 import OverviewView from '../../src/renderer/src/views/OverviewView.vue'
-import NotBuiltView from '../../src/renderer/src/views/NotBuiltView.vue'
+import { AREAS, router } from '../../src/renderer/src/router'
 import { summary } from './fake-api'
 
 function mountWith(s: ReturnType<typeof summary>) {
@@ -44,10 +44,17 @@ describe('OverviewView', () => {
   })
 })
 
-describe('NotBuiltView', () => {
-  it('says the area is not built instead of showing made-up content', () => {
-    const w = mount(NotBuiltView, { props: { title: 'Train', about: 'One-click staged fine-tuning.' } })
-    expect(w.text()).toContain('Not built yet')
-    expect(w.text()).toContain('One-click staged fine-tuning.')
+describe('sidebar areas', () => {
+  it('each leads to its own screen, which needs an open project', () => {
+    const seen = new Set<unknown>()
+    for (const area of AREAS) {
+      const to = router.resolve('/' + area.path)
+      expect([area.path, to.name, to.meta.needsProject]).toEqual([area.path, area.path, true])
+      const screen = to.matched.at(-1)?.components?.default
+      expect(screen, area.path).toBeTruthy()
+      seen.add(screen)
+    }
+    // No two areas are one screen under two names.
+    expect(seen.size).toBe(AREAS.length)
   })
 })

@@ -1,7 +1,6 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
 import HomeView from './views/HomeView.vue'
 import OverviewView from './views/OverviewView.vue'
-import NotBuiltView from './views/NotBuiltView.vue'
 import LabelView from './views/LabelView.vue'
 import LibraryView from './views/LibraryView.vue'
 import TrainView from './views/TrainView.vue'
@@ -10,18 +9,17 @@ import { insightsRoutes } from './features/insights'
 import { reviewRoutes } from './features/review'
 
 const featureRoutes: RouteRecordRaw[] = [...reviewRoutes, ...insightsRoutes, ...evaluateRoutes]
-const hasRoute = (name: string) => featureRoutes.some((r) => r.name === name)
 
-/** The areas of a project; the ones later issues build show what they will do, honestly. */
+/** The areas of a project, in the sidebar's order; each is a route of the same name. */
 export const AREAS = [
-  { path: 'overview', label: 'Overview', built: true, about: '' },
-  { path: 'library', label: 'Library', built: true, about: '' },
-  { path: 'label', label: 'Label', built: true, about: '' },
-  { path: 'review', label: 'Review', built: hasRoute('review'), about: 'Walk the images flagged as likely mislabeled, duplicated or leaking.' },
-  { path: 'dashboard', label: 'Dashboard', built: hasRoute('dashboard'), about: 'Class balance, class x environment and class x subgroup.' },
-  { path: 'train', label: 'Train', built: true, about: '' },
-  { path: 'evaluate', label: 'Evaluate', built: hasRoute('evaluate'), about: 'Confusion matrix, per-class and per-environment results, calibration.' },
-  { path: 'export', label: 'Export', built: hasRoute('export'), about: 'The model with its labels, preprocessing spec and model card.' }
+  { path: 'overview', label: 'Overview' },
+  { path: 'library', label: 'Library' },
+  { path: 'label', label: 'Label' },
+  { path: 'review', label: 'Review' },
+  { path: 'dashboard', label: 'Dashboard' },
+  { path: 'train', label: 'Train' },
+  { path: 'evaluate', label: 'Evaluate' },
+  { path: 'export', label: 'Export' }
 ]
 
 const routes: RouteRecordRaw[] = [
@@ -30,14 +28,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/library', name: 'library', component: LibraryView, meta: { needsProject: true } },
   { path: '/label', name: 'label', component: LabelView, meta: { needsProject: true } },
   { path: '/train', name: 'train', component: TrainView, meta: { needsProject: true } },
-  ...featureRoutes,
-  ...AREAS.filter((a) => !a.built).map((a) => ({
-    path: `/${a.path}`,
-    name: a.path,
-    component: NotBuiltView,
-    props: { title: a.label, about: a.about },
-    meta: { needsProject: true }
-  }))
+  ...featureRoutes
 ]
 
 // Hash history: the desktop app loads index.html from a file, where paths cannot be routed.
