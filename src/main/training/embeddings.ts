@@ -285,6 +285,42 @@ async function embedBatch(extractor: FeatureExtractor, cache: EmbeddingCache, pl
   return stored
 }
 
+/**
+ * This thread as a lane: embeds the batches `take` hands out until it hands out none, each
+ * decoded (on libuv's threads) while the one before runs the backbone here. Stops between batches
+ * once `signal` aborts. `seconds` runs from the first forward pass, model loading excluded.
+ */
+async function lane(
+  extractor: FeatureExtractor,
+  cache: EmbeddingCache,
+  plan: Plan,
+  take: () => Pending[] | null,
+  signal: AbortSignal | undefined,
+  onStored: (stored: Stored[]) => void
+): Promise<{ computed: number; seconds: number; cancelled: boolean }> {
+  let computed = 0
+  let started = 0
+  let cancelled = false
+  const first = take()
+  let next = first ? quiet(decodeBatch(first, plan.spec)) : null
+  while (next) {
+    // A forward pass holds the thread; let queued events (a cancel message) run first.
+    await setImmediate()
+    if (signal?.aborted) {
+      cancelled = true
+      break
+    }
+    const decoded = await next
+    const following = take()
+    next = following ? quiet(decodeBatch(following, plan.spec)) : null
+    started ||= performance.now()
+    const stored = await embedBatch(extractor, cache, plan, decoded)
+    computed += stored.length
+    onStored(stored)
+  }
+  return { computed, seconds: started ? (performance.now() - started) / 1000 : 0, cancelled }
+}
+
 async function compute(
   cache: EmbeddingCache,
   plan: Plan,
@@ -295,31 +331,17 @@ async function compute(
 ): Promise<{ computed: number; seconds: number; cancelled: boolean; backend: string }> {
   const backend = await ensureBackend()
   const extractor = await loadFeatureExtractor(plan.key.backbone, plan.spec.size)
-  const started = performance.now()
-  let computed = 0
-  let cancelled = false
   try {
     const batches = batchesOf(pending, plan.batchSize)
-    // Decoding runs on libuv's threads while the backbone runs on this one: keep one batch ahead.
-    let next = quiet(decodeBatch(batches[0], plan.spec))
-    for (let b = 0; b < batches.length; b++) {
-      // A forward pass holds the thread; let queued events (a cancel message) run first.
-      await setImmediate()
-      if (signal?.aborted) {
-        cancelled = true
-        break
-      }
-      const decoded = await next
-      if (b + 1 < batches.length) next = quiet(decodeBatch(batches[b + 1], plan.spec))
-      const stored = await embedBatch(extractor, cache, plan, decoded)
-      for (const r of stored) found.get(r.sha256)![plan.views.indexOf(r.view)] = r.vector
-      computed += stored.length
+    let b = 0
+    const r = await lane(extractor, cache, plan, () => (b < batches.length ? batches[b++] : null), signal, (stored) => {
+      for (const row of stored) found.get(row.sha256)![plan.views.indexOf(row.view)] = row.vector
       progress(stored.length)
-    }
+    })
+    return { ...r, backend }
   } finally {
     extractor.dispose()
   }
-  return { computed, seconds: (performance.now() - started) / 1000, cancelled, backend }
 }
 
 /**
@@ -498,29 +520,13 @@ async function runInThread(cacheDir: string, plan: Plan, dispatch: Dispatch): Pr
   const backend = await ensureBackend()
   const cache = new EmbeddingCache(cacheDir)
   const extractor = await loadFeatureExtractor(plan.key.backbone, plan.spec.size)
-  let computed = 0
-  let started = 0
   try {
-    const first = dispatch.take()
-    let next = first ? quiet(decodeBatch(first, plan.spec)) : null
-    while (next) {
-      const decoded = await next
-      // A forward pass holds the thread; let queued events (a cancel) run first.
-      await setImmediate()
-      const following = dispatch.take()
-      next = following ? quiet(decodeBatch(following, plan.spec)) : null
-      if (dispatch.signal.aborted) break
-      started ||= performance.now()
-      const stored = await embedBatch(extractor, cache, plan, decoded)
-      computed += stored.length
-      dispatch.onRows(stored.length)
-    }
+    const r = await lane(extractor, cache, plan, dispatch.take, dispatch.signal, (stored) => dispatch.onRows(stored.length))
+    return { type: 'done', computed: r.computed, backend, imagesPerSecond: r.seconds > 0 ? r.computed / r.seconds : 0 }
   } finally {
     extractor.dispose()
     cache.close()
   }
-  const seconds = started ? (performance.now() - started) / 1000 : 0
-  return { type: 'done', computed, backend, imagesPerSecond: seconds > 0 ? computed / seconds : 0 }
 }
 
 /**
